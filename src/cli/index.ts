@@ -1,6 +1,18 @@
 import type { Command } from 'commander';
+import { registerTable } from './table';
+import { registerCompare } from './compare';
+import { registerValidate } from './validate';
+import { registerConfig } from './config';
+import { registerList } from './list';
+import { registerRun } from './run';
 
 /** Each command module exports one `register*` function; add new commands here. */
 export function registerCommands(program: Command): void {
+  registerRun(program);
+  registerValidate(program);
+  registerConfig(program);
+  registerList(program);
+  registerTable(program);
+  registerCompare(program);
   void program;
 }

@@ -1,0 +1,48 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { readSummary, type RunSummary } from './summary';
+
+export const SUMMARY_FILE = 'summary.json';
+
+export interface CollectedRun {
+  summary: RunSummary;
+  file: string;
+  /** Position of the command-line input the run was found under (drives default row order). */
+  inputIndex: number;
+}
+
+/**
+ * Finds every summary.json under `inputs`: an input may be a summary file, a run directory
+ * (holding summary.json) or a folder searched recursively. Symlinked folders are not followed,
+ * so a results tree with links cannot make the walk loop.
+ */
+export function collectRuns(inputs: readonly string[]): CollectedRun[] {
+  const runs: CollectedRun[] = [];
+  inputs.forEach((input, inputIndex) => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(input);
+    } catch {
+      throw new UserError(`${input}: no such file or directory; expected a run directory, a results folder or a summary.json`);
+    }
+    const files = stat.isFile() ? [input] : findSummaryFiles(input);
+    if (files.length === 0) throw new UserError(`${input}: no ${SUMMARY_FILE} found in this folder or below; expected run directories written by \`ssl-bench run\``);
+    for (const file of files) runs.push({ summary: readSummary(file), file, inputIndex });
+  });
+  return runs;
+}
+
+function findSummaryFiles(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new UserError(`${dir}: cannot read results folder (${(err as NodeJS.ErrnoException).code ?? 'error'}); expected a readable directory`);
+  }
+  if (entries.some((e) => e.name === SUMMARY_FILE && e.isFile())) return [path.join(dir, SUMMARY_FILE)];
+  const found: string[] = [];
+  const subdirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const name of subdirs) found.push(...findSummaryFiles(path.join(dir, name)));
+  return found;
+}

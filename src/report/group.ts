@@ -1,0 +1,90 @@
+import type { CollectedRun } from './collect';
+import type { RunSummary } from './summary';
+
+/** Runs that differ only by seed form one table row (METHODS.md §5.5). */
+export interface GroupKey {
+  label: string;
+  marker: string;
+  backboneLabel: string;
+  batchSize: number;
+  epochs: number;
+  dataset: string;
+  diverged: boolean;
+}
+
+export interface MetricStats {
+  mean: number;
+  /** Population standard deviation (ddof 0), as numpy.std. */
+  std: number;
+  /** Number of runs that reported the metric. */
+  n: number;
+}
+
+export interface RunGroup {
+  key: GroupKey;
+  runs: RunSummary[];
+  /** Smallest input index of the group's runs. */
+  inputIndex: number;
+  metrics: Record<string, MetricStats>;
+  /** Mean over runs, or null when no run measured it. */
+  runtimeMinutes: number | null;
+  /** Maximum over runs, or null when no run measured it. */
+  peakMemoryGb: number | null;
+  memoryKind: RunSummary['memory_kind'];
+  links: NonNullable<RunSummary['links']>;
+}
+
+export function meanAndStd(values: readonly number[]): { mean: number; std: number } {
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / values.length;
+  let squares = 0;
+  for (const v of values) squares += (v - mean) ** 2;
+  return { mean, std: Math.sqrt(squares / values.length) };
+}
+
+export function groupKeyOf(summary: RunSummary): GroupKey {
+  return {
+    label: summary.label,
+    marker: summary.marker,
+    backboneLabel: summary.backbone_label,
+    batchSize: summary.batch_size,
+    epochs: summary.epochs,
+    dataset: summary.dataset,
+    diverged: summary.status === 'diverged',
+  };
+}
+
+/** Groups runs by GroupKey, keeping first-appearance order. */
+export function groupRuns(runs: readonly CollectedRun[]): RunGroup[] {
+  const byKey = new Map<string, { key: GroupKey; runs: CollectedRun[] }>();
+  for (const run of runs) {
+    const key = groupKeyOf(run.summary);
+    const id = JSON.stringify(key);
+    const entry = byKey.get(id);
+    if (entry) entry.runs.push(run); else byKey.set(id, { key, runs: [run] });
+  }
+  return [...byKey.values()].map(({ key, runs: members }) => summarizeGroup(key, members));
+}
+
+function summarizeGroup(key: GroupKey, members: CollectedRun[]): RunGroup {
+  const summaries = members.map((m) => m.summary);
+  const metricNames = [...new Set(summaries.flatMap((s) => Object.keys(s.metrics)))];
+  const metrics: Record<string, MetricStats> = {};
+  for (const name of metricNames) {
+    const values = summaries.filter((s) => s.metrics[name] !== undefined).map((s) => s.metrics[name].value);
+    metrics[name] = { ...meanAndStd(values), n: values.length };
+  }
+  const runtimes = summaries.map((s) => s.runtime_minutes).filter((v): v is number => v !== null);
+  const memories = summaries.map((s) => s.peak_memory_gb).filter((v): v is number => v !== null);
+  return {
+    key,
+    runs: summaries,
+    inputIndex: Math.min(...members.map((m) => m.inputIndex)),
+    metrics,
+    runtimeMinutes: runtimes.length ? meanAndStd(runtimes).mean : null,
+    peakMemoryGb: memories.length ? Math.max(...memories) : null,
+    memoryKind: summaries.every((s) => s.memory_kind === 'device') ? 'device' : 'process-rss',
+    links: summaries.find((s) => s.links)?.links ?? {},
+  };
+}
