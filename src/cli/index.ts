@@ -5,6 +5,7 @@ import { registerValidate } from './validate';
 import { registerConfig } from './config';
 import { registerList } from './list';
 import { registerRun } from './run';
+import { registerData } from './data';
 
 /** Each command module exports one `register*` function; add new commands here. */
 export function registerCommands(program: Command): void {
@@ -14,5 +15,6 @@ export function registerCommands(program: Command): void {
   registerList(program);
   registerTable(program);
   registerCompare(program);
+  registerData(program);
   void program;
 }

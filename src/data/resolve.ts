@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { CIFAR10_BATCH_FILES, cifar10BinaryDirs } from './cifar10';
+import { DOWNLOADABLE_DATASETS, DownloadableDataset } from './download';
+import { fashionMnistDirs, fashionMnistStems, findIdxFile } from './fashion-mnist';
+import { STL10_SPLITS, Stl10Split, stl10Dirs, stl10Files } from './stl10';
+
+export const DATASET_IDS = ['cifar10', 'cifar10-folder', 'fashion-mnist', 'stl10', 'imagefolder', 'imagenette', 'imagenet100', 'imagenet1k', 'embedded-fashion-mnist'] as const;
+export type DatasetId = (typeof DATASET_IDS)[number];
+
+/** The `data:` section of a resolved config (CONFIG.md). */
+export interface DataConfig {
+  dataset: DatasetId;
+  root: string;
+  train_split: string;
+  test_split: string;
+  image_size: number;
+  subset?: { per_class?: number | null; fraction?: number | null; test_per_class?: number | null } | null;
+  cache_dir: string;
+  workers: number;
+}
+
+export type DataFormat = 'cifar10-binary' | 'idx' | 'stl10-binary' | 'image-folder';
+
+/** Where a dataset's files are, once found. */
+export interface ResolvedDataset {
+  dataset: DatasetId;
+  format: DataFormat;
+  /** The folder holding the files (batches folder, idx folder, stl10_binary, or the folder of split folders). */
+  dir: string;
+}
+
+const FORMAT: Record<DatasetId, DataFormat> = {
+  cifar10: 'cifar10-binary',
+  'cifar10-folder': 'image-folder',
+  'fashion-mnist': 'idx',
+  'embedded-fashion-mnist': 'idx',
+  stl10: 'stl10-binary',
+  imagefolder: 'image-folder',
+  imagenette: 'image-folder',
+  imagenet100: 'image-folder',
+  imagenet1k: 'image-folder',
+};
+
+/** The repository's own small Fashion-MNIST subset (idx files), used when no data is downloaded. */
+export const EMBEDDED_FASHION_MNIST_DIR = path.resolve(__dirname, '..', '..', 'data-embedded', 'fashion-mnist');
+
+/** Candidate folders for `dataset` under `root`, in the order they are tried. */
+export function candidateDirs(dataset: DatasetId, root: string): string[] {
+  switch (dataset) {
+    case 'cifar10': return cifar10BinaryDirs(root);
+    case 'fashion-mnist': return fashionMnistDirs(root);
+    case 'embedded-fashion-mnist': return [EMBEDDED_FASHION_MNIST_DIR];
+    case 'stl10': return stl10Dirs(root);
+    case 'imagenette': return [root, path.join(root, 'imagenette2-160'), path.join(root, 'imagenette2-320'), path.join(root, 'imagenette2')];
+    default: return [root];
+  }
+}
+
+/** Files (relative to a candidate folder) that must exist for `split`. */
+function requiredFiles(cfg: DataConfig, split: string): string[] {
+  switch (FORMAT[cfg.dataset]) {
+    case 'cifar10-binary':
+      return [...CIFAR10_BATCH_FILES[split as 'train' | 'test']];
+    case 'idx': {
+      const stems = fashionMnistStems(split as 'train' | 'test');
+      return [stems.images, stems.labels];
+    }
+    case 'stl10-binary':
+      return stl10Files(split as Stl10Split);
+    case 'image-folder':
+      return [split];
+  }
+}
+
+/** The files a split is read from, for cache keys (absolute paths; idx names as found on disk). */
+export function splitSourceFiles(resolved: ResolvedDataset, cfg: DataConfig, split: string): string[] {
+  return requiredFiles(cfg, split).map((rel) => (resolved.format === 'idx' ? findIdxFile([resolved.dir], rel) ?? path.join(resolved.dir, rel) : path.join(resolved.dir, rel)));
+}
+
+function checkSplitName(cfg: DataConfig, field: 'train_split' | 'test_split'): string {
+  const split = cfg[field];
+  const allowed = (() => {
+    switch (FORMAT[cfg.dataset]) {
+      case 'cifar10-binary': case 'idx': return field === 'train_split' ? ['train'] : ['test'];
+      case 'stl10-binary': return field === 'train_split' ? STL10_SPLITS.filter((s) => s !== 'test') : ['test'];
+      case 'image-folder': return null;
+    }
+  })();
+  if (allowed && !allowed.includes(split)) {
+    throw new UserError(`data.${field}: "${split}" is not a split of ${cfg.dataset}; allowed: ${allowed.join(', ')}`);
+  }
+  if (!allowed && (split === '' || /[/\\]|^\.\.?$/.test(split))) {
+    throw new UserError(`data.${field}: "${split}" must be the name of a folder inside data.root (e.g. train, val)`);
+  }
+  return split;
+}
+
+function present(dir: string, rel: string, format: DataFormat): boolean {
+  if (format === 'idx') return findIdxFile([dir], rel) !== null;
+  const full = path.join(dir, rel);
+  if (format === 'image-folder') return fs.existsSync(full) && fs.statSync(full).isDirectory();
+  return fs.existsSync(full);
+}
+
+function fetchHint(cfg: DataConfig): string {
+  if (cfg.dataset === 'embedded-fashion-mnist') return 'the embedded subset ships with the repository; restore data-embedded/fashion-mnist/ from git';
+  const downloadable = (DOWNLOADABLE_DATASETS as readonly string[]).includes(cfg.dataset);
+  if (downloadable) return `fetch it with: ssl-bench data download ${cfg.dataset as DownloadableDataset} --root ${cfg.root}`;
+  if (cfg.dataset === 'cifar10-folder') return `lay it out as ${cfg.root}/<split>/<class>/*.png (or set data.dataset: cifar10 and run: ssl-bench data download cifar10 --root ${cfg.root})`;
+  return `lay it out as ${cfg.root}/<split>/<class>/*.JPEG (ImageNet's train/ and val/ folders sorted into class folders)`;
+}
+
+/**
+ * Finds the dataset on disk for the given splits (default: train and test split of the config).
+ * When it is missing, one line names every path looked at and how to get the data.
+ */
+export function resolveDataset(cfg: DataConfig, which: ReadonlyArray<'train' | 'test'> = ['train', 'test']): ResolvedDataset {
+  if (!(DATASET_IDS as readonly string[]).includes(cfg.dataset)) {
+    throw new UserError(`data.dataset: "${cfg.dataset}" is not a known dataset; allowed: ${DATASET_IDS.join(', ')}`);
+  }
+  const format = FORMAT[cfg.dataset];
+  const splits = which.map((w) => checkSplitName(cfg, w === 'train' ? 'train_split' : 'test_split'));
+  const needed = [...new Set(splits.flatMap((s) => requiredFiles(cfg, s)))];
+  const dirs = candidateDirs(cfg.dataset, cfg.root);
+  for (const dir of dirs) {
+    if (needed.every((rel) => present(dir, rel, format))) return { dataset: cfg.dataset, format, dir };
+  }
+  const what = format === 'image-folder'
+    ? `split folder${needed.length > 1 ? 's' : ''} ${needed.map((s) => `${s}/`).join(', ')}`
+    : format === 'idx' ? needed.map((f) => `${f}[.gz]`).join(', ') : needed.join(', ');
+  throw new UserError(`data.root: ${cfg.dataset} not found: looked for ${what} in ${dirs.join(', ')}; ${fetchHint(cfg)}`);
+}
