@@ -216,7 +216,8 @@ export function parseTolerances(entries: readonly string[]): Record<string, numb
 
 function formatNumber(metric: string, value: number, signed = false): string {
   const digits = (AMOUNT_METRICS as readonly string[]).includes(metric) ? 2 : 4;
-  const text = formatFixed(value, digits);
+  // A difference that rounds to zero prints as +0.00, not -0.00 (float noise from averaging seeds).
+  const text = formatFixed(value, digits).replace(/^-(?=[0.]*$)/, '');
   return signed && !text.startsWith('-') ? `+${text}` : text;
 }
 
