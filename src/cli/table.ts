@@ -3,16 +3,14 @@ import { Command, Option } from 'commander';
 import { UserError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 import { collectRuns } from '../report/collect';
-import { renderCsv } from '../report/csv';
-import { renderMarkdown } from '../report/markdown';
-import { renderRst } from '../report/rst';
+import { renderTable, TABLE_FORMATS, type TableFormat } from '../report/render';
 import { PRESETS } from '../report/columns';
 import { buildTable, DEFAULT_LINK_TEXT, parseOrderList, type Table } from '../report/table';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 interface TableCommandOptions {
-  format: 'csv' | 'rst' | 'md';
+  format: TableFormat;
   title?: string;
   preset?: string;
   columns?: string;
@@ -63,7 +61,7 @@ export function registerTable(program: Command): void {
     .command('table')
     .description('collect summary.json files into a table (RST as on the benchmarks page, CSV, Markdown)')
     .argument('<results...>', 'run directories or folders searched recursively for summary.json')
-    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'rst', 'md']).default('rst'))
+    .addOption(new Option('--format <format>', 'output format').choices([...TABLE_FORMATS]).default('rst'))
     .option('--title <text>', 'table caption (default: from the suite, e.g. "CIFAR-10 benchmark results")')
     .addOption(new Option('--preset <name>', 'column set').choices(Object.keys(PRESETS)))
     .option('--columns <ids>', 'custom comma-separated column ids, each `id` or `id=Header` (e.g. model,backbone,knn_top1,knn_top5_pct,runtime)')
@@ -98,10 +96,7 @@ export function registerTable(program: Command): void {
         linkText: options.linkText,
         footnotes,
       });
-      const text = options.json ? tableAsJson(table, options.format)
-        : options.format === 'csv' ? renderCsv(table)
-          : options.format === 'md' ? renderMarkdown(table)
-            : renderRst(table);
+      const text = options.json ? tableAsJson(table, options.format) : renderTable(table, options.format);
       if (options.out) writeFileAtomic(options.out, text);
       else process.stdout.write(text);
     });

@@ -65,6 +65,7 @@ export function parseJsonWithPositions(text: string): ParsedJson {
       skipWhitespace();
       if (text[i] !== ':') fail(`unexpected ${describe(i)}, expected ':' after key "${key}"`);
       i++;
+      // defineProperty keeps a "__proto__" key as plain data instead of changing the prototype.
       Object.defineProperty(result, key, { value: parseValue([...path, key]), enumerable: true, writable: true, configurable: true });
       skipWhitespace();
       if (text[i] === ',') { i++; continue; }

@@ -88,3 +88,21 @@ test('ImageNet1k: all 14 METHODS.md rows with §6.3 link texts ("tensorboard <Na
   expect(rows[9]).toContain('"SimCLR* + DCL", "Res50", "256", "100", "65.1", "86.2", "73.5", "91.7", "49.6", "77.5", "`tensorboard SimCLR + DCL <');
   expect(rows[3]).toMatch(/^ {2}"DINO", "ViT-S\/16", "128", "100", "73.3", "91.3", "79.8", "95.0", "67.5", "89.7", /);
 });
+
+test('CIFAR-10 published results as a CSV baseline: the gate passes on them and catches one 2-point drop', async () => {
+  for (const row of CIFAR10_ROWS) writeRun(root, `runs/${row[0]}${row[1] ? '-star' : ''}-${row[3]}-${row[4]}`, smallRowSummary(row, 'cifar10'));
+  const baseline = path.join(root, 'baseline.csv');
+  expect((await runCli(['table', path.join(root, 'runs'), '--format', 'csv', '--out', baseline])).code).toBe(0);
+  const csv = fs.readFileSync(baseline, 'utf8').split('\n');
+  expect(csv).toHaveLength(38);
+  expect(csv).toContain('Moco*,Res18,512,800,0.8990,0.0000,417.80,5.40,1');
+  expect((await runCli(['compare', path.join(root, 'runs'), baseline])).code).toBe(0);
+
+  const simclr = CIFAR10_ROWS.find((r) => r[0] === 'SimCLR' && r[3] === 512 && r[4] === 800)!;
+  writeRun(root, 'runs/SimCLR-512-800', smallRowSummary([...simclr.slice(0, 5), simclr[5] - 0.02, ...simclr.slice(6)] as typeof simclr, 'cifar10'));
+  const result = await runCli(['compare', path.join(root, 'runs'), baseline, '--tolerance', '0.01']);
+  expect(result.code).toBe(1);
+  expect(result.stdout.split('\n').filter((l) => l.includes('REGRESSION') && !l.startsWith('FAIL'))).toEqual([
+    'SimCLR       Res18       512     800  knn_top1           0.8790   0.8590  -0.0200     0.0100  REGRESSION',
+  ]);
+});
