@@ -1,0 +1,87 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { UserError } from '../errors';
+import { loadConfig, configHash, resolvedConfigYaml, displayPath } from '../config';
+import type { ResolvedConfig } from '../config';
+import { addSetOption } from '../config/set-option';
+import { writeFileAtomic } from '../util/atomic';
+import { runExperiment } from '../runner';
+
+interface RunCliOptions {
+  output?: string;
+  set: string[];
+  resume?: boolean;
+  force?: boolean;
+  maxSteps?: number;
+}
+
+interface PlannedRun {
+  file: string;
+  config: ResolvedConfig;
+  runDir: string;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+/** Whether `runDir` already holds a finished result (summary.json with status "finished"). */
+function finishedSummary(runDir: string): string | null {
+  const file = path.join(runDir, 'summary.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UserError(`${displayPath(file)}: cannot read summary: ${(err as Error).message}`);
+  }
+  let summary: unknown;
+  try {
+    summary = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${displayPath(file)}: malformed summary.json (${(err as Error).message}); delete it or rerun with --force`);
+  }
+  const status = (summary as { status?: unknown } | null)?.status;
+  return status === 'finished' ? file : null;
+}
+
+/**
+ * `ssl-bench run <configs...>`: resolves and validates every config before starting any, prepares
+ * `<output>/<name>-<hash>/config.resolved.yaml` and hands each run to the training engine.
+ */
+export function registerRun(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('train and evaluate configs; each run writes to <output>/<name>-<hash>/')
+    .argument('<configs...>', 'config files (YAML)')
+    .option('--output <dir>', 'folder that receives run directories (overrides the config\'s output)')
+    .option('--resume', 'continue unfinished runs from their last checkpoint')
+    .option('--force', 'rerun even when a finished result exists')
+    .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger);
+  addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
+    const set = opts.maxSteps !== undefined ? [...opts.set, `train.max_steps=${opts.maxSteps}`] : opts.set;
+    const plans: PlannedRun[] = [];
+    for (const file of files) {
+      const config = loadConfig(file, { set });
+      if (opts.output !== undefined) config.output = opts.output;
+      const runDir = path.join(config.output, `${config.name}-${configHash(config)}`);
+      const twin = plans.find((p) => p.runDir === runDir);
+      if (twin) throw new UserError(`run: ${file} and ${twin.file} resolve to the same run ${runDir}; give one a different name or settings`);
+      plans.push({ file, config, runDir });
+    }
+    for (const { file, config, runDir } of plans) {
+      const finished = finishedSummary(runDir);
+      if (finished && !opts.force) {
+        process.stdout.write(`${file}: already finished, results in ${finished} (use --force to rerun)\n`);
+        continue;
+      }
+      fs.mkdirSync(runDir, { recursive: true });
+      writeFileAtomic(path.join(runDir, 'config.resolved.yaml'), resolvedConfigYaml(config));
+      process.stdout.write(`${file}: run directory ${runDir}\n`);
+      await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true });
+    }
+  });
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors';
+import { loadConfig, configHash } from '../config';
+import { addSetOption } from '../config/set-option';
+
+interface ValidateResult {
+  file: string;
+  ok: boolean;
+  hash?: string;
+  error?: string;
+}
+
+/** `ssl-bench validate <files...>`: resolves every config and reports each one; exit 2 if any is invalid. */
+export function registerValidate(program: Command): void {
+  const cmd = program
+    .command('validate')
+    .description('check config files without running them: prints "ok <file> (<hash>)" or the error for each')
+    .argument('<files...>', 'config files (YAML)')
+    .option('--json', 'print the results as a JSON array');
+  addSetOption(cmd).action((files: string[], opts: { set: string[]; json?: boolean }) => {
+    const results: ValidateResult[] = files.map((file) => {
+      try {
+        return { file, ok: true, hash: configHash(loadConfig(file, { set: opts.set })) };
+      } catch (err) {
+        if (err instanceof UserError) return { file, ok: false, error: err.message };
+        throw err;
+      }
+    });
+    if (opts.json) out(JSON.stringify(results, null, 2));
+    else for (const r of results) r.ok ? out(`ok ${r.file} (${r.hash})`) : process.stderr.write(`${r.error}\n`);
+    const invalid = results.filter((r) => !r.ok).length;
+    if (invalid > 0) throw new UserError(`validate: ${invalid} of ${results.length} config${results.length === 1 ? '' : 's'} invalid`);
+  });
+}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { CONFIG_SCHEMA } from './schema';
+import { LNode, Origin, parseLocated, mergeTrees, fail, describeNode } from './tree';
+import { interpolateTree } from './interpolate';
+import { validateConfig } from './validate';
+import type { ResolvedConfig } from './types';
+
+export interface LoadOptions {
+  /** `key.path=value` overrides, applied after `extends` and before interpolation. */
+  set?: string[];
+  /** Environment for `${VAR}` interpolation; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Reads a config file and resolves it: follow `extends` (depth-first, deep merge, child wins),
+ * apply `--set` overrides, interpolate `${VAR:-default}`, validate, fill defaults.
+ * Every problem throws a one-line UserError (exit code 2) naming file:line:col and the field.
+ */
+export function loadConfig(file: string, opts: LoadOptions = {}): ResolvedConfig {
+  const abs = path.resolve(file);
+  const display = displayPath(abs);
+  let tree = loadWithExtends(abs, [abs], null);
+  for (const assignment of opts.set ?? []) tree = mergeTrees(tree ?? emptyMap({ file: display, line: 1, col: 1 }), parseSet(assignment));
+  const env = opts.env ?? process.env;
+  const interpolated = tree ? interpolateTree(tree, env) : null;
+  return validateConfig(CONFIG_SCHEMA, interpolated, abs, { file: display, line: 1, col: 1 }, env) as unknown as ResolvedConfig;
+}
+
+/** Paths in messages: relative to the working directory when inside it, else absolute. */
+export function displayPath(abs: string): string {
+  const rel = path.relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+}
+
+function emptyMap(origin: Origin): LNode {
+  return { kind: 'map', entries: new Map(), origin };
+}
+
+interface Reference {
+  origin: Origin;
+  /** The path as written in the referencing file. */
+  written: string;
+}
+
+function readConfigText(abs: string, ref: Reference | null): string {
+  try {
+    return fs.readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    if (ref) fail(ref.origin, 'extends', `cannot read ${JSON.stringify(ref.written)} (${displayPath(abs)}): ${reason}`);
+    throw new UserError(`${displayPath(abs)}: cannot read config: ${reason}`);
+  }
+}
+
+function loadWithExtends(abs: string, chain: string[], ref: Reference | null): LNode | null {
+  const display = displayPath(abs);
+  const text = readConfigText(abs, ref);
+  const tree = parseLocated(text, (line, col) => ({ file: display, line, col }));
+  if (!tree) return null;
+  if (tree.kind !== 'map') fail(tree.origin, '(root)', `expected a mapping of config fields, got ${describeNode(tree)}`);
+  const ext = tree.entries.get('extends');
+  if (!ext) return tree;
+
+  const own = new Map(tree.entries);
+  own.delete('extends');
+  let merged: LNode | null = null;
+  for (const parent of extendsList(ext.value)) {
+    const parentAbs = path.resolve(path.dirname(abs), parent.written);
+    if (chain.includes(parentAbs)) {
+      const cycle = [...chain.slice(chain.indexOf(parentAbs)), parentAbs].map(displayPath).join(' -> ');
+      fail(parent.origin, 'extends', `cycle ${cycle}; a config cannot extend itself`);
+    }
+    const parentTree = loadWithExtends(parentAbs, [...chain, parentAbs], parent);
+    if (parentTree) merged = merged ? mergeTrees(merged, parentTree) : parentTree;
+  }
+  const child: LNode = { kind: 'map', entries: own, origin: tree.origin };
+  return merged ? mergeTrees(merged, child) : child;
+}
+
+function extendsList(value: LNode): Reference[] {
+  const bad = (n: LNode): never => fail(n.origin, 'extends', `expected a file path or a list of file paths, got ${describeNode(n)}`);
+  const one = (n: LNode): Reference => (n.kind === 'scalar' && typeof n.value === 'string' && n.value !== '' ? { origin: n.origin, written: n.value } : bad(n));
+  if (value.kind === 'seq') return value.items.map(one);
+  return [one(value)];
+}
+
+const SET_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** `a.b=value` → a tree `{a: {b: value}}` whose every node points at this `--set`. */
+function parseSet(assignment: string): LNode {
+  const eq = assignment.indexOf('=');
+  const key = eq > 0 ? assignment.slice(0, eq).trim() : '';
+  if (!SET_PATH.test(key)) throw new UserError(`--set ${assignment}: expected key.path=value, e.g. --set train.epochs=10`);
+  const origin: Origin = { set: assignment };
+  const value = parseLocated(assignment.slice(eq + 1), () => origin) ?? { kind: 'scalar', value: null, origin };
+  const restamp = (n: LNode): LNode => {
+    if (n.kind === 'map') return { ...n, origin, entries: new Map([...n.entries].map(([k, e]) => [k, { keyOrigin: origin, value: restamp(e.value) }])) };
+    if (n.kind === 'seq') return { ...n, origin, items: n.items.map(restamp) };
+    return { ...n, origin };
+  };
+  let tree = restamp(value);
+  for (const k of key.split('.').reverse()) tree = { kind: 'map', entries: new Map([[k, { keyOrigin: origin, value: tree }]]), origin };
+  return tree;
+}

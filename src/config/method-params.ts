@@ -1,0 +1,187 @@
+import { ObjectSpec, obj, int, num, bool, prob, tuple } from './spec';
+
+/**
+ * Allowed `method.params` per method, with the CIFAR-10 docs-script values as defaults where the
+ * method is part of that benchmark (otherwise its Imagenette values). Sources: METHODS.md §4.
+ * Batch-size-dependent choices (e.g. the 8192 bank of the starred bs-512 rows) are set in configs.
+ */
+
+const positive = { exclusiveMinimum: 0 };
+const atLeast1 = { minimum: 1 };
+
+function dim(what: string, def: number) {
+  return int(`${what} (features)`, def, atLeast1);
+}
+
+function temperature(def: number, what = 'softmax temperature of the loss') {
+  return num(what, def, positive);
+}
+
+function ema(what: string, def: number) {
+  return num(what, def, { minimum: 0, maximum: 1 });
+}
+
+const projectionLayers = (def: number) => int('linear layers in the projection head', def, { minimum: 2, maximum: 3 });
+
+const simclrHead = {
+  projection_hidden_dim: dim('projection head hidden size', 512),
+  projection_out_dim: dim('projection head output size', 128),
+};
+
+const simsiamNets = {
+  projection_hidden_dim: dim('projection head hidden size', 2048),
+  projection_out_dim: dim('projection head output size', 2048),
+  projection_layers: projectionLayers(2),
+  prediction_hidden_dim: dim('prediction head hidden size', 512),
+};
+
+const msnParams = {
+  mask_ratio: num('fraction of anchor patch tokens masked', 0.15, { minimum: 0, exclusiveMaximum: 1 }),
+  prototypes: int('number of prototypes', 1024, atLeast1),
+  temperature: temperature(0.1, 'temperature of anchor and target prototype softmax'),
+  sharpen_temperature: num('target sharpening temperature', 0.25, positive),
+  sinkhorn_iterations: int('Sinkhorn-Knopp iterations on target assignments', 3, { minimum: 0 }),
+  regularization_weight: num('weight of the prototype regulariser', 1.0, { minimum: 0 }),
+  momentum: ema('EMA momentum of the target encoder', 0.996),
+  projection_hidden_dim: dim('projection head hidden size', 2048),
+  projection_out_dim: dim('projection head output size', 256),
+};
+
+const swavNets = {
+  temperature: temperature(0.1, 'temperature of the swapped-prediction softmax'),
+  sinkhorn_epsilon: num('Sinkhorn entropy regularisation epsilon', 0.05, positive),
+  sinkhorn_iterations: int('Sinkhorn-Knopp iterations', 3, atLeast1),
+};
+
+export const METHOD_PARAMS: Record<string, ObjectSpec> = {
+  barlowtwins: obj('Barlow Twins (METHODS.md §4.1)', {
+    lambda: num('weight of the off-diagonal redundancy term', 0.005, { minimum: 0 }),
+    projection_hidden_dim: dim('projection head hidden size', 2048),
+    projection_out_dim: dim('projection head output size', 2048),
+    projection_layers: projectionLayers(2),
+  }),
+  byol: obj('BYOL (METHODS.md §4.2)', {
+    projection_hidden_dim: dim('projection head hidden size', 1024),
+    projection_out_dim: dim('projection head output size', 256),
+    prediction_hidden_dim: dim('prediction head hidden size', 1024),
+    momentum_start: ema('EMA momentum of the target network at the first step', 0.99),
+    momentum_end: ema('EMA momentum at the last step (cosine schedule; equal to start = constant)', 0.99),
+  }),
+  dcl: obj('DCL (METHODS.md §4.3)', {
+    temperature: temperature(0.1),
+    ...simclrHead,
+  }),
+  dclw: obj('DCLW (METHODS.md §4.4)', {
+    temperature: temperature(0.1),
+    sigma: num('temperature of the von Mises-Fisher positive weighting', 0.5, positive),
+    ...simclrHead,
+  }),
+  dino: obj('DINO (METHODS.md §4.5)', {
+    projection_hidden_dim: dim('projection head hidden size', 2048),
+    bottleneck_dim: dim('projection head bottleneck size before the last layer', 256),
+    output_dim: dim('prototype (output) dimension', 2048),
+    projection_layers: projectionLayers(2),
+    batch_norm: bool('batch norm in the projection head', true),
+    norm_last_layer: bool('freeze the weight-norm magnitude of the last layer at 1', true),
+    freeze_last_layer_epochs: int('epochs during which the last layer gets no gradient', 0, { minimum: 0 }),
+    student_temperature: temperature(0.1, 'student softmax temperature'),
+    teacher_temperature: temperature(0.04, 'teacher softmax temperature after warmup'),
+    warmup_teacher_temperature: temperature(0.04, 'teacher softmax temperature at epoch 0'),
+    warmup_teacher_temperature_epochs: int('epochs of linear teacher-temperature warmup', 30, { minimum: 0 }),
+    center_momentum: ema('EMA momentum of the teacher output centre', 0.9),
+    momentum_start: ema('EMA momentum of the teacher at the first step', 0.99),
+    momentum_end: ema('EMA momentum of the teacher at the last step', 0.99),
+  }),
+  fastsiam: obj('FastSiam (METHODS.md §4.6)', { ...simsiamNets }),
+  mae: obj('MAE (METHODS.md §4.7)', {
+    mask_ratio: num('fraction of patch tokens masked', 0.75, { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+    decoder_dim: dim('decoder width', 512),
+    decoder_depth: int('decoder transformer blocks', 1, atLeast1),
+    decoder_heads: int('decoder attention heads', 16, atLeast1),
+  }),
+  msn: obj('MSN (METHODS.md §4.8)', { ...msnParams }),
+  moco: obj('MoCo v2 (METHODS.md §4.9)', {
+    temperature: temperature(0.1),
+    memory_bank_size: int('negatives queue length (8192 for the starred bs-512 rows)', 4096, atLeast1),
+    momentum: ema('EMA momentum of the key encoder', 0.99),
+    projection_hidden_dim: dim('projection head hidden size', 512),
+    projection_out_dim: dim('projection head output size', 128),
+    symmetric: bool('average the loss over both query/key assignments', true),
+    shuffle_bn: bool('shuffle the key batch around the momentum encoder', true),
+  }),
+  nnclr: obj('NNCLR (METHODS.md §4.10)', {
+    temperature: temperature(0.5),
+    memory_bank_size: int('support set size (8192 for the starred bs-512 rows)', 4096, atLeast1),
+    projection_hidden_dim: dim('projection head hidden size', 2048),
+    projection_out_dim: dim('projection head output size', 256),
+    projection_layers: projectionLayers(2),
+    prediction_hidden_dim: dim('prediction head hidden size', 4096),
+  }),
+  pmsn: obj('PMSN (METHODS.md §4.11)', {
+    ...msnParams,
+    power_law_exponent: num('exponent of the power-law prototype prior k^(-exponent)', 0.25, positive),
+  }),
+  simclr: obj('SimCLR (METHODS.md §4.12)', {
+    temperature: temperature(0.5),
+    ...simclrHead,
+  }),
+  simmim: obj('SimMIM (METHODS.md §4.13)', {
+    mask_ratio: num('fraction of patch tokens masked', 0.75, { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+  }),
+  simsiam: obj('SimSiam (METHODS.md §4.14)', { ...simsiamNets }),
+  swav: obj('SwaV (METHODS.md §4.15)', {
+    prototypes: int('number of prototypes', 512, atLeast1),
+    projection_hidden_dim: dim('projection head hidden size', 512),
+    projection_out_dim: dim('projection head output size', 128),
+    ...swavNets,
+    freeze_prototypes_epochs: int('epochs during which the prototypes get no gradient', 0, { minimum: 0 }),
+  }),
+  swavqueue: obj('SwaV with queue (METHODS.md §4.16)', {
+    prototypes: int('number of prototypes', 3000, atLeast1),
+    projection_hidden_dim: dim('projection head hidden size', 2048),
+    projection_out_dim: dim('projection head output size', 128),
+    ...swavNets,
+    freeze_prototypes_epochs: int('epochs during which the prototypes get no gradient', 1, { minimum: 0 }),
+    queue_length: int('entries per high-resolution crop queue', 384, atLeast1),
+    queue_start_epoch: int('epoch from which queue scores join the Sinkhorn step', 15, { minimum: 0 }),
+  }),
+  smog: obj('SMoG (METHODS.md §4.17)', {
+    groups: int('number of groups (prototypes)', 300, atLeast1),
+    group_momentum: ema('momentum of the group feature update', 0.99),
+    temperature: temperature(0.1),
+    memory_bank_size: int('entries of the k-means memory bank', 10000, atLeast1),
+    reset_interval: int('global steps between k-means resets of the groups', 300, atLeast1),
+    momentum: ema('EMA momentum of the momentum encoder', 0.99),
+    projection_hidden_dim: dim('projection head hidden size', 2048),
+    projection_out_dim: dim('projection head output size', 128),
+    prediction_hidden_dim: dim('prediction head hidden size', 2048),
+  }),
+  tico: obj('TiCo (METHODS.md §4.18)', {
+    beta: ema('momentum of the running covariance estimate', 0.9),
+    rho: num('weight of the covariance contrast term', 8, { minimum: 0 }),
+    projection_hidden_dim: dim('projection head hidden size', 1024),
+    projection_out_dim: dim('projection head output size', 256),
+    momentum_start: ema('EMA momentum of the target network at epoch 0', 0.996),
+    momentum_end: ema('EMA momentum at the last epoch (cosine schedule)', 1.0),
+  }),
+  vicreg: obj('VICReg (METHODS.md §4.19)', {
+    lambda: num('weight of the invariance term', 25, { minimum: 0 }),
+    mu: num('weight of the variance term', 25, { minimum: 0 }),
+    nu: num('weight of the covariance term', 1, { minimum: 0 }),
+    eps: num('epsilon inside the standard deviation', 1e-4, positive),
+    projection_hidden_dim: dim('projection head hidden size', 2048),
+    projection_out_dim: dim('projection head output size', 2048),
+    projection_layers: projectionLayers(3),
+  }),
+  vicregl: obj('VICRegL (METHODS.md §4.20)', {
+    alpha: prob('weight of the global loss (1 - alpha for the local loss)', 0.75),
+    lambda: num('weight of the invariance term', 25, { minimum: 0 }),
+    mu: num('weight of the variance term', 25, { minimum: 0 }),
+    nu: num('weight of the covariance term', 1, { minimum: 0 }),
+    num_matches: tuple('local matches kept (A to B, B to A)', int('', 0, atLeast1), [16, 4]),
+    projection_hidden_dim: dim('global projection head hidden size', 2048),
+    projection_out_dim: dim('global projection head output size', 2048),
+    local_projection_hidden_dim: dim('local projection head hidden size', 128),
+    local_projection_out_dim: dim('local projection head output size', 128),
+  }),
+};

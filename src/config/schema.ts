@@ -1,0 +1,143 @@
+import * as path from 'node:path';
+import { METHODS, BACKBONES, DATASETS, PRESETS, ids, findEntry } from '../registry';
+import { METHOD_PARAMS } from './method-params';
+import { PRESET_PARAMS } from './preset-params';
+import { ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, tuple } from './spec';
+
+/**
+ * Every field of an experiment config (notes/CONFIG.md), in resolution order: a field's dependent
+ * default may only read fields listed before it.
+ */
+
+function fromRoot(ctx: ResolveContext, dotted: string): unknown {
+  let v: unknown = ctx.root;
+  for (const k of dotted.split('.')) v = (v as Record<string, unknown> | undefined)?.[k];
+  return v;
+}
+
+function dependent<T>(describe: string, compute: (ctx: ResolveContext) => T): DependentDefault<T> {
+  return { describe, compute };
+}
+
+function datasetDefault<T>(describe: string, pick: (d: (typeof DATASETS)[number]) => T): DependentDefault<T> {
+  return dependent(describe, (ctx) => pick(findEntry(DATASETS, String(fromRoot(ctx, 'data.dataset')))!));
+}
+
+const OPTIMIZERS = ['sgd', 'lars', 'adam', 'adamw'] as const;
+const SCHEDULES = ['cosine', 'cosine-warmup', 'constant'] as const;
+
+function optimizer(description: string, d: { lr: number; momentum: number; weightDecay: number }): ObjectSpec {
+  return obj(description, {
+    name: oneOf('optimizer', OPTIMIZERS, 'sgd'),
+    lr: num('base learning rate before batch-size scaling', d.lr, { exclusiveMinimum: 0 }),
+    momentum: num('momentum (SGD, LARS)', d.momentum, { minimum: 0, exclusiveMaximum: 1 }),
+    nesterov: bool('Nesterov momentum (SGD)', false),
+    weight_decay: num('weight decay (coupled L2 for sgd/lars/adam, decoupled for adamw)', d.weightDecay, { minimum: 0 }),
+    betas: tuple('Adam/AdamW moment decay rates', num('', 0, { minimum: 0, exclusiveMaximum: 1 }), [0.9, 0.999]),
+    eps: num('Adam/AdamW/LARS epsilon', 1e-8, { exclusiveMinimum: 0 }),
+    exclude_norm_bias_from_wd: bool('put norm-layer and bias parameters in a group without weight decay', false),
+    trust_coefficient: num('LARS trust coefficient', 0.001, { exclusiveMinimum: 0 }),
+  });
+}
+
+function schedule(description: string, d: { interval: 'epoch' | 'step'; endFactor: number }): ObjectSpec {
+  return obj(description, {
+    name: oneOf('learning-rate schedule', SCHEDULES, 'cosine'),
+    interval: oneOf('whether the schedule advances per epoch or per optimizer step', ['epoch', 'step'], d.interval),
+    warmup_epochs: num('linear warmup length in epochs (cosine-warmup)', 0, { minimum: 0 }),
+    end_factor: num('final lr = lr * end_factor', d.endFactor, { minimum: 0, maximum: 1 }),
+  });
+}
+
+function probe(description: string, d: { epochs: number; lr: number }): ObjectSpec {
+  return obj(description, {
+    enabled: bool('run this evaluation', false),
+    epochs: int('training epochs', d.epochs, { minimum: 1 }),
+    batch_size: int('batch size; null = train.batch_size', null, { minimum: 1, nullable: true }),
+    optimizer: optimizer('optimizer of the evaluation head', { lr: d.lr, momentum: 0.9, weightDecay: 0 }),
+    schedule: schedule('learning-rate schedule of the evaluation', { interval: 'step', endFactor: 0.001 }),
+  });
+}
+
+export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one method trained and evaluated on one dataset.', {
+  name: str('run name, used for the run directory', dependent('the config file name without extension', (ctx) => path.basename(ctx.file).replace(/\.ya?ml$/i, '')), {
+    pattern: { regex: '^[A-Za-z0-9][A-Za-z0-9._+-]*$', describe: 'letters, digits, ".", "_", "+", "-" (starting with a letter or digit)' },
+  }),
+  seed: int('random seed of run 0', 0, { minimum: 0 }),
+  n_runs: int('number of runs; run r uses seed + r', 1, { minimum: 1 }),
+  device: oneOf('execution provider', ['cpu', 'cuda', 'webgpu', 'auto'], 'cpu'),
+  output: str('folder that receives run directories (relative to the working directory); not part of the config hash', 'results'),
+  method: obj('the self-supervised method', {
+    name: oneOf('method id', ids(METHODS), 'simclr'),
+    label: str('model name in result tables', dependent("the method's registry label", (ctx) => findEntry(METHODS, String(fromRoot(ctx, 'method.name')))!.label)),
+    marker: str('footnote marker appended to the label in tables, e.g. "*"', ''),
+    params: {
+      type: 'choice',
+      description: 'method hyperparameters; allowed keys depend on method.name',
+      selector: 'method.name',
+      noun: 'parameter of method',
+      choices: METHOD_PARAMS,
+    },
+  }),
+  backbone: obj('the network whose features are evaluated', {
+    name: oneOf('backbone id', ids(BACKBONES), 'resnet18-cifar'),
+    label: str('backbone name in result tables', dependent("the backbone's registry label", (ctx) => findEntry(BACKBONES, String(fromRoot(ctx, 'backbone.name')))!.label)),
+    width: num('channel width multiplier (CPU-sized runs)', 1.0, { exclusiveMinimum: 0 }),
+    split_bn: int('SplitBatchNorm splits (0 = plain batch norm; 8 = MoCo CIFAR)', 0, { minimum: 0 }),
+  }),
+  data: obj('the dataset', {
+    dataset: oneOf('dataset id', ids(DATASETS), 'cifar10'),
+    root: str('dataset folder; ${VAR:-default} interpolation applies', datasetDefault("the dataset's registry root", (d) => d.root)),
+    train_split: str('split used for self-supervised training and the kNN bank', datasetDefault("the dataset's train split", (d) => d.trainSplit)),
+    test_split: str('split used for evaluation', datasetDefault("the dataset's test split", (d) => d.testSplit)),
+    image_size: int('pixels after the decode/resize cache (shorter side for image folders)', datasetDefault("the dataset's image size", (d) => d.imageSize), { minimum: 1 }),
+    subset: obj('optional class-balanced, seeded subset', {
+      per_class: int('training images per class', null, { minimum: 1, nullable: true }),
+      fraction: num('fraction of training images', null, { exclusiveMinimum: 0, maximum: 1, nullable: true }),
+      test_per_class: int('cap on test images per class', null, { minimum: 1, nullable: true }),
+    }),
+    cache_dir: str('folder for decoded/resized image caches', '${SSL_BENCH_CACHE:-.cache/ssl-bench}'),
+    workers: int('decode worker threads', 2, { minimum: 0 }),
+  }),
+  augmentation: obj('view generation for self-supervised training', {
+    preset: oneOf('augmentation preset (transform class of METHODS.md §3.2)', ids(PRESETS), 'simclr'),
+    input_size: int('crop output size of global views (pixels)', datasetDefault("the dataset's input size", (d) => d.inputSize), { minimum: 1 }),
+    overrides: {
+      type: 'choice',
+      description: 'preset fields to override; allowed keys depend on augmentation.preset',
+      selector: 'augmentation.preset',
+      noun: 'field of preset',
+      choices: PRESET_PARAMS,
+    },
+    eval_transform: oneOf('transform of kNN bank and test images', ['normalize', 'resize-center-crop'], 'normalize'),
+    eval_resize: int('resize shorter side to this before the centre crop (resize-center-crop)', null, { minimum: 1, nullable: true }),
+  }),
+  train: obj('self-supervised training', {
+    epochs: int('training epochs', 200, { minimum: 1 }),
+    batch_size: int('images per optimizer step', 128, { minimum: 2 }),
+    max_steps: int('stop after this many optimizer steps (smoke tests)', null, { minimum: 1, nullable: true }),
+    optimizer: optimizer('optimizer', { lr: 0.06, momentum: 0.9, weightDecay: 5e-4 }),
+    lr_scaling: obj('batch-size scaling of the learning rate', {
+      rule: oneOf('lr = base * (batch_size / reference) for linear, sqrt of that ratio for sqrt', ['linear', 'sqrt', 'none'], 'linear'),
+      reference_batch_size: int('batch size at which lr is the base lr', 128, { minimum: 1 }),
+    }),
+    schedule: schedule('learning-rate schedule', { interval: 'epoch', endFactor: 0 }),
+    grad_clip_norm: num('clip gradients to this global L2 norm', null, { exclusiveMinimum: 0, nullable: true }),
+    checkpoint_every: int('epochs between checkpoints', 1, { minimum: 1 }),
+  }),
+  eval: obj('evaluation protocols', {
+    knn: obj('weighted kNN classifier on frozen features (METHODS.md §5.1)', {
+      enabled: bool('run the kNN evaluation', true),
+      k: int('neighbours', 200, { minimum: 1 }),
+      temperature: num('similarity temperature of the neighbour weights', 0.1, { exclusiveMinimum: 0 }),
+      every: int('epochs between evaluations', 1, { minimum: 1 }),
+      feature: oneOf('which backbone output is the feature', ['default', 'pooled', 'class-token'], 'default'),
+    }),
+    linear: probe('linear probe on frozen features (METHODS.md §5.3)', { epochs: 90, lr: 0.1 }),
+    finetune: probe('fine-tuning of the whole network (METHODS.md §5.4)', { epochs: 30, lr: 0.05 }),
+    online_linear: bool('train an online linear classifier on detached features (METHODS.md §5.2)', false),
+  }),
+  report: obj('how results appear in tables', {
+    links: { type: 'map', description: 'link cells for ImageNet1k tables, e.g. {tensorboard: url, checkpoint: url}', values: str('URL', '') },
+  }),
+});

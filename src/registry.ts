@@ -1,0 +1,109 @@
+/**
+ * The catalogue of everything a config can name: methods, backbones, datasets and augmentation
+ * presets. Data only; the config schema takes its enums and defaults from here and `ssl-bench list`
+ * prints it. Implementations register themselves elsewhere under the same ids.
+ */
+
+export interface MethodEntry {
+  id: string;
+  /** Model name as printed in the published tables (METHODS.md §1). */
+  label: string;
+  description: string;
+}
+
+export interface BackboneEntry {
+  id: string;
+  /** Backbone name as printed in the published tables. */
+  label: string;
+  description: string;
+  /** Size of the feature vector the evaluations use. */
+  featureDim: number;
+}
+
+export interface DatasetEntry {
+  id: string;
+  description: string;
+  /** Default `data.root`, interpolated like any config string. */
+  root: string;
+  /** Default `data.image_size`: pixels after the decode/resize cache (shorter side for folders). */
+  imageSize: number;
+  /** Default `augmentation.input_size`: crop size of global views. */
+  inputSize: number;
+  trainSplit: string;
+  testSplit: string;
+  classes: number | null;
+}
+
+export interface PresetEntry {
+  id: string;
+  description: string;
+}
+
+export const METHODS: readonly MethodEntry[] = [
+  { id: 'barlowtwins', label: 'BarlowTwins', description: 'Barlow Twins: redundancy reduction via the cross-correlation matrix (Zbontar et al., 2021)' },
+  { id: 'byol', label: 'BYOL', description: 'Bootstrap Your Own Latent: predictor against an EMA target network (Grill et al., 2020)' },
+  { id: 'dcl', label: 'DCL', description: 'Decoupled Contrastive Learning: NT-Xent without the positive in the denominator (Yeh et al., 2022)' },
+  { id: 'dclw', label: 'DCLW', description: 'Weighted DCL: DCL with von Mises-Fisher positive weighting (Yeh et al., 2022)' },
+  { id: 'dino', label: 'DINO', description: 'Self-distillation with no labels: student matches a centred, sharpened EMA teacher (Caron et al., 2021)' },
+  { id: 'fastsiam', label: 'FastSiam', description: 'FastSiam: SimSiam with one prediction against the mean of three other views (Pototzky et al., 2022)' },
+  { id: 'mae', label: 'MAE', description: 'Masked Autoencoders: reconstruct 75% masked ViT patches (He et al., 2022)' },
+  { id: 'msn', label: 'MSN', description: 'Masked Siamese Networks: masked anchors match target prototype assignments (Assran et al., 2022)' },
+  { id: 'moco', label: 'Moco', description: 'Momentum Contrast v2: contrast against a queue of momentum-encoder keys (He et al., 2020; Chen et al., 2020)' },
+  { id: 'nnclr', label: 'NNCLR', description: 'Nearest-Neighbour Contrastive Learning: positives from a support set (Dwibedi et al., 2021)' },
+  { id: 'pmsn', label: 'PMSN', description: 'Prior-matching MSN: MSN with a power-law prototype prior (Assran et al., 2023)' },
+  { id: 'simclr', label: 'SimCLR', description: 'SimCLR: NT-Xent contrastive loss between two augmented views (Chen et al., 2020)' },
+  { id: 'simmim', label: 'SimMIM', description: 'SimMIM: masked image modelling with a linear pixel decoder and L1 loss (Xie et al., 2022)' },
+  { id: 'simsiam', label: 'SimSiam', description: 'SimSiam: siamese prediction with stop-gradient, no negatives (Chen & He, 2021)' },
+  { id: 'swav', label: 'SwaV', description: 'SwAV: swapped prediction of Sinkhorn cluster assignments over multi-crops (Caron et al., 2020)' },
+  { id: 'swavqueue', label: 'SwaVQueue', description: 'SwAV with a feature queue feeding Sinkhorn for small batches (Caron et al., 2020)' },
+  { id: 'smog', label: 'SMoG', description: 'Synchronous Momentum Grouping: group-level contrast with k-means resets (Pang et al., 2022)' },
+  { id: 'tico', label: 'TiCo', description: 'Transformation Invariance and Covariance Contrast (Zhu et al., 2022)' },
+  { id: 'vicreg', label: 'VICReg', description: 'Variance-Invariance-Covariance Regularization (Bardes et al., 2022)' },
+  { id: 'vicregl', label: 'VICRegL', description: 'VICReg with local feature matching on the convolutional map (Bardes et al., 2022)' },
+];
+
+export const BACKBONES: readonly BackboneEntry[] = [
+  { id: 'resnet18-cifar', label: 'Res18', featureDim: 512, description: 'ResNet-18 for 32-px inputs: 3x3 stride-1 stem, no stem ReLU, no max-pool (Lightly CIFAR-10 benchmark)' },
+  { id: 'resnet18', label: 'Res18', featureDim: 512, description: 'torchvision ResNet-18: 7x7 stride-2 stem with max-pool, 512-d pooled features' },
+  { id: 'resnet50', label: 'Res50', featureDim: 2048, description: 'torchvision ResNet-50: bottleneck blocks [3, 4, 6, 3], 2048-d pooled features' },
+  { id: 'vit-s16', label: 'ViT-S/16', featureDim: 384, description: 'ViT-Small, patch 16: 12 layers, 6 heads, 384-d class token' },
+  { id: 'vit-b16', label: 'ViT-B/16', featureDim: 768, description: 'ViT-Base, patch 16: 12 layers, 12 heads, 768-d class token' },
+  { id: 'vit-b32', label: 'ViT-B/32', featureDim: 768, description: 'ViT-Base, patch 32: 12 layers, 12 heads, 768-d class token' },
+];
+
+export const DATASETS: readonly DatasetEntry[] = [
+  { id: 'cifar10', description: 'CIFAR-10 binary batches: 50 000 train / 10 000 test, 32x32, 10 classes', root: '${DATA_ROOT:-data}/cifar10', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10 },
+  { id: 'cifar10-folder', description: 'CIFAR-10 as image folders (one PNG per image, one sub-folder per class), as the Lightly docs script reads it', root: '${DATA_ROOT:-data}/cifar10-folder', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10 },
+  { id: 'fashion-mnist', description: 'Fashion-MNIST idx files: 60 000 train / 10 000 test, 28x28 grayscale, 10 classes', root: '${DATA_ROOT:-data}/fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10 },
+  { id: 'stl10', description: 'STL-10 binaries: 5 000 train + 100 000 unlabeled / 8 000 test, 96x96, 10 classes', root: '${DATA_ROOT:-data}/stl10', imageSize: 96, inputSize: 96, trainSplit: 'train', testSplit: 'test', classes: 10 },
+  { id: 'imagefolder', description: 'Any ImageFolder tree: <root>/<split>/<class>/<image>, classes from sorted sub-folder names', root: '${DATA_ROOT:-data}/images', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: null },
+  { id: 'imagenette', description: 'Imagenette2-160: 10 easy ImageNet classes, shorter side 160 px', root: '${DATA_ROOT:-data}/imagenette2-160', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: 10 },
+  { id: 'imagenet100', description: 'ImageNet-100: 100-class ImageNet subset as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet100', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 100 },
+  { id: 'imagenet1k', description: 'ILSVRC2012 ImageNet-1k train / val as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 1000 },
+  { id: 'embedded-fashion-mnist', description: 'A small Fashion-MNIST sample shipped inside the repository, for offline smoke tests', root: '${DATA_ROOT:-data}/embedded-fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10 },
+];
+
+export const PRESETS: readonly PresetEntry[] = [
+  { id: 'simclr', description: 'SimCLRTransform: 2 views, crop scale (0.08, 1), colour jitter 0.8 x (0.8, 0.8, 0.8, 0.2), gray 0.2, blur 0.5' },
+  { id: 'mocov2', description: 'MoCoV2Transform: 2 views, crop scale (0.2, 1), colour jitter (0.4, 0.4, 0.4, 0.1), gray 0.2, blur 0.5' },
+  { id: 'byol', description: 'BYOLTransform: 2 asymmetric views, blur 1.0 / 0.1, solarize 0 / 0.2, jitter (0.4, 0.4, 0.2, 0.1)' },
+  { id: 'tico', description: 'TiCoTransform: identical to the BYOL views' },
+  { id: 'simsiam', description: 'SimSiamTransform: 2 views, crop scale (0.2, 1), jitter (0.4, 0.4, 0.4, 0.1), gray 0.2, blur 0.5' },
+  { id: 'fastsiam', description: 'FastSiamTransform: 4 SimSiam views' },
+  { id: 'swav', description: 'SwaVTransform: multi-crop, 2 x 224 px (scale 0.14-1) + 6 x 96 px (scale 0.05-0.14)' },
+  { id: 'dino', description: 'DINOTransform: 2 global (224, scale 0.4-1) + 6 local (96, scale 0.05-0.4) views, bicubic' },
+  { id: 'mae', description: 'MAETransform: 1 view, crop scale (0.2, 1), bicubic, horizontal flip only' },
+  { id: 'msn', description: 'MSNTransform: 2 random (224, scale 0.3-1) + 10 focal (96, scale 0.05-0.3) views' },
+  { id: 'smog', description: 'SMoGTransform: 4 + 4 crops (224 / 96), colour jitter always on at strength 0.5' },
+  { id: 'vicreg', description: 'VICRegTransform: 2 views, jitter strength 0.5, solarize 0.1 before blur' },
+  { id: 'vicregl', description: 'VICRegLTransform: 2 global + 6 local views with coordinate grids for local matching' },
+  { id: 'none', description: 'No augmentation: each view is the normalised image (for debugging and evaluation checks)' },
+];
+
+export function ids(entries: readonly { id: string }[]): string[] {
+  return entries.map((e) => e.id);
+}
+
+export function findEntry<T extends { id: string }>(entries: readonly T[], id: string): T | undefined {
+  return entries.find((e) => e.id === id);
+}
