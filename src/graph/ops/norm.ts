@@ -1,0 +1,190 @@
+import { normAxis } from '../broadcast';
+import { formatShape, isFloat, type Dim, type Shape, type Tensor } from '../graph';
+import { applyOp, defineOp, fail, type TensorType } from '../op';
+import { add, div, mul, reciprocal, sqrt, sub } from './elementwise';
+import { reduceMean, reduceSum, sumToShape } from './reduce';
+import { reshape, zerosLike } from './shape';
+
+/** Per-channel vectors of a [N, C, ...] tensor broadcast as [1, C, 1, ...]. */
+function channelShape(x: Shape): Dim[] {
+  return x.map((d, i) => (i === 1 ? d : 1));
+}
+
+function statAxes(rank: number): number[] {
+  return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+}
+
+function checkChannelInputs(x: TensorType, vectors: readonly TensorType[], names: readonly string[]): void {
+  if (!isFloat(x.dtype)) fail(`needs a float input, got ${x.dtype}`);
+  if (x.shape.length < 2) fail(`input ${formatShape(x.shape)} needs rank >= 2 ([N, C, ...])`);
+  vectors.forEach((v, i) => {
+    if (v.dtype !== x.dtype) fail(`${names[i]} ${v.dtype} vs input ${x.dtype}`);
+    if (v.shape.length !== 1 || v.shape[0] !== x.shape[1]) fail(`input ${formatShape(x.shape)} vs ${names[i]} ${formatShape(v.shape)}: expected [${x.shape[1]}]`);
+  });
+}
+
+interface BatchNormTrainAttrs { eps: number; affine: boolean }
+
+/**
+ * Training-mode batch norm: y = γ (x − μ_B) / √(σ²_B + ε) + β with biased batch statistics, which are
+ * also outputs (for the running-statistic update). Statistics come from ReduceMean because ONNX
+ * BatchNormalization(training_mode=1) overwrites its input_mean/input_var buffers in ORT (DESIGN.md).
+ * The gradient is the closed form, reusing the two reductions dβ and dγ.
+ */
+const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
+  name: 'batchNormTrain',
+  inferShape([x, gamma, beta], { affine }) {
+    checkChannelInputs(x, affine ? [gamma, beta] : [], ['gamma', 'beta']);
+    const c = x.shape[1];
+    if (typeof c !== 'number') fail('the channel axis must be static');
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: [c], dtype: x.dtype }, { shape: [c], dtype: x.dtype }];
+  },
+  emit(ctx, [x, gamma, beta], [y, mean, variance], { eps, affine }) {
+    const xt = ctx.inputTypes[0];
+    const axes = ctx.int64s(statAxes(xt.shape.length));
+    const bshape = ctx.int64s(channelShape(xt.shape).map((d) => (typeof d === 'number' ? d : 1)));
+    const m = ctx.tmpName('mean');
+    const d = ctx.tmpName('centered');
+    const d2 = ctx.tmpName('sq');
+    const v = ctx.tmpName('var');
+    const ve = ctx.tmpName('var_eps');
+    const sd = ctx.tmpName('std');
+    ctx.node('ReduceMean', [x, axes], [m], { keepdims: 1 });
+    ctx.node('Sub', [x, m], [d]);
+    ctx.node('Mul', [d, d], [d2]);
+    ctx.node('ReduceMean', [d2, axes], [v], { keepdims: 1 });
+    ctx.node('Add', [v, ctx.scalar(eps, xt.dtype)], [ve]);
+    ctx.node('Sqrt', [ve], [sd]);
+    if (affine) {
+      const g4 = ctx.tmpName('gamma');
+      const b4 = ctx.tmpName('beta');
+      const scale = ctx.tmpName('scale');
+      const scaled = ctx.tmpName('scaled');
+      ctx.node('Reshape', [gamma, bshape], [g4]);
+      ctx.node('Reshape', [beta, bshape], [b4]);
+      ctx.node('Div', [g4, sd], [scale]);
+      ctx.node('Mul', [d, scale], [scaled]);
+      ctx.node('Add', [scaled, b4], [y]);
+    } else {
+      ctx.node('Div', [d, sd], [y]);
+    }
+    const c = ctx.int64s([xt.shape[1] as number]);
+    ctx.node('Reshape', [m, c], [mean]);
+    ctx.node('Reshape', [v, c], [variance]);
+  },
+  grad: (ctx, [gy, gMean, gVar], [x, gamma], [, mean, variance], { eps, affine }) => {
+    const axes = statAxes(x.rank);
+    const bshape = channelShape(x.shape);
+    const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
+    const mean4 = reshape(mean, bshape);
+    const invStd = reciprocal(sqrt(add(reshape(variance, bshape), eps)));
+    const centered = sub(x, mean4);
+    const xhat = mul(centered, invStd);
+    const g = gy ?? zerosLike(x);
+    const dBeta = reduceSum(g, axes, true);
+    const dGammaK = reduceSum(mul(g, xhat), axes, true);
+    const gamma4 = affine ? reshape(gamma, bshape) : null;
+    let dx: Tensor | null = null;
+    if (ctx.needsGrad[0]) {
+      const scale = gamma4 ? mul(gamma4, invStd) : invStd;
+      dx = mul(scale, sub(sub(g, div(dBeta, count)), mul(xhat, div(dGammaK, count))));
+      if (gMean) dx = add(dx, div(reshape(gMean, bshape), count));
+      if (gVar) dx = add(dx, mul(centered, mul(reshape(gVar, bshape), 2 / count)));
+    }
+    return [
+      dx,
+      affine && ctx.needsGrad[1] ? reshape(dGammaK, [x.shape[1]]) : null,
+      affine && ctx.needsGrad[2] ? reshape(dBeta, [x.shape[1]]) : null,
+    ];
+  },
+});
+
+export interface BatchNormTrainResult {
+  y: Tensor;
+  /** Batch mean per channel [C]. */
+  mean: Tensor;
+  /** Biased batch variance per channel [C] (multiply by M/(M−1) for torch's running_var update). */
+  variance: Tensor;
+}
+
+/** Batch norm in training mode over [N, C, ...] (statistics over every axis but 1). */
+export function batchNormTrain(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps = 1e-5): BatchNormTrainResult {
+  const affine = gamma !== null && beta !== null;
+  const [y, mean, variance] = applyOp(BatchNormTrain, affine ? [x, gamma, beta] : [x], { eps, affine });
+  return { y, mean, variance };
+}
+
+/**
+ * Eval-mode batch norm with running statistics: ONNX BatchNormalization (training_mode 0, safe),
+ * which ORT folds into a preceding Conv in exported inference models.
+ */
+const BatchNormEval = defineOp<{ eps: number }>({
+  name: 'batchNormEval',
+  inferShape([x, gamma, beta, runningMean, runningVar]) {
+    checkChannelInputs(x, [gamma, beta, runningMean, runningVar], ['gamma', 'beta', 'runningMean', 'runningVar']);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  emit(ctx, ins, outs, { eps }) {
+    ctx.node('BatchNormalization', ins, outs, { epsilon: { float: eps } });
+  },
+  grad: (ctx, [g], [x, gamma, , runningMean, runningVar], _y, { eps }) => {
+    const axes = statAxes(x.rank);
+    const bshape = channelShape(x.shape);
+    const c = [x.shape[1]];
+    const invStd = reciprocal(sqrt(add(reshape(runningVar, bshape), eps)));
+    const gamma4 = reshape(gamma, bshape);
+    const centered = sub(x, reshape(runningMean, bshape));
+    const sumG = ctx.needsGrad[2] || ctx.needsGrad[3] ? reduceSum(g!, axes, true) : null;
+    const sumGC = ctx.needsGrad[1] || ctx.needsGrad[4] ? reduceSum(mul(g!, centered), axes, true) : null;
+    return [
+      ctx.needsGrad[0] ? mul(g!, mul(gamma4, invStd)) : null,
+      ctx.needsGrad[1] ? reshape(mul(sumGC!, invStd), c) : null,
+      ctx.needsGrad[2] ? reshape(sumG!, c) : null,
+      ctx.needsGrad[3] ? reshape(mul(sumG!, mul(gamma4, mul(invStd, -1))), c) : null,
+      ctx.needsGrad[4] ? reshape(mul(sumGC!, mul(gamma4, mul(mul(invStd, mul(invStd, invStd)), -0.5))), c) : null,
+    ];
+  },
+});
+export function batchNormEval(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, eps = 1e-5): Tensor {
+  return applyOp(BatchNormEval, [x, gamma, beta, runningMean, runningVar], { eps })[0];
+}
+
+interface LayerNormAttrs { axis: number; eps: number }
+
+/** ONNX LayerNormalization over the trailing axes from `axis`; its Mean/InvStdDev outputs feed the closed-form gradient. */
+const LayerNorm = defineOp<LayerNormAttrs>({
+  name: 'layerNorm',
+  inferShape([x, gamma, beta], { axis }) {
+    if (!isFloat(x.dtype)) fail(`needs a float input, got ${x.dtype}`);
+    const a = normAxis(axis, x.shape.length);
+    const normShape = x.shape.slice(a);
+    for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+      if (t.dtype !== x.dtype) fail(`${name} ${t.dtype} vs input ${x.dtype}`);
+      if (formatShape(t.shape) !== formatShape(normShape)) fail(`input ${formatShape(x.shape)} vs ${name} ${formatShape(t.shape)}: expected ${formatShape(normShape)}`);
+    }
+    const statShape = x.shape.map((d, i) => (i < a ? d : 1));
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: statShape, dtype: x.dtype }, { shape: statShape, dtype: x.dtype }];
+  },
+  emit(ctx, ins, outs, { axis, eps }) {
+    ctx.node('LayerNormalization', ins, outs, { axis, epsilon: { float: eps }, stash_type: ctx.inputTypes[0].dtype === 'float64' ? 11 : 1 });
+  },
+  grad: (ctx, [g], [x, gamma, beta], [, mean, invStd], { axis }) => {
+    const a = normAxis(axis, x.rank);
+    const axes = Array.from({ length: x.rank - a }, (_, i) => a + i);
+    const xhat = mul(sub(x, mean), invStd);
+    let dx: Tensor | null = null;
+    if (ctx.needsGrad[0]) {
+      const gx = mul(g!, gamma);
+      dx = mul(invStd, sub(sub(gx, reduceMean(gx, axes, true)), mul(xhat, reduceMean(mul(gx, xhat), axes, true))));
+    }
+    return [
+      dx,
+      ctx.needsGrad[1] ? sumToShape(mul(g!, xhat), gamma.shape) : null,
+      ctx.needsGrad[2] ? sumToShape(g!, beta.shape) : null,
+    ];
+  },
+});
+/** torch.nn.functional.layer_norm over the trailing axes from `axis` (default: last axis). */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5, axis = -1): Tensor {
+  return applyOp(LayerNorm, [x, gamma, beta], { axis, eps })[0];
+}
