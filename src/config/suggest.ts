@@ -15,7 +15,8 @@ function distance(a: string, b: string): number {
 
 /**
  * The closest allowed name to a typo, or undefined when nothing is close enough to be a likely
- * intent (at most a third of the name's characters differ, case ignored).
+ * intent: at most a third of the name's characters differ (case ignored), or the typo is a
+ * truncation such as `memory_bank` for `memory_bank_size`.
  */
 export function didYouMean(word: string, allowed: readonly string[]): string | undefined {
   const w = word.toLowerCase();
@@ -29,5 +30,6 @@ export function didYouMean(word: string, allowed: readonly string[]): string | u
     }
   }
   const limit = Math.max(1, Math.floor(Math.max(w.length, 3) / 3));
-  return bestDistance <= limit ? best : undefined;
+  if (bestDistance <= limit) return best;
+  return w.length >= 4 ? allowed.find((candidate) => candidate.toLowerCase().startsWith(w)) : undefined;
 }
