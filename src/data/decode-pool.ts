@@ -1,29 +1,28 @@
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors';
+import { resamplerFactory } from './resample';
 
 /**
- * Decodes image files with sharp in `node:worker_threads` workers. The worker body is a plain
- * JavaScript string (run with `eval: true`) so it works the same from compiled `dist/` and from
- * TypeScript under jest. Each image becomes `size x size x 3` uint8 HWC: shorter side resized to
- * `size` (bilinear, as torchvision's default Resize), then the centre `size x size` square.
+ * Decodes image files with sharp in `node:worker_threads` workers, then resizes them exactly as
+ * torchvision's `Resize(size)` + `CenterCrop(size)` do on PIL images (see resample.ts), giving
+ * `size x size x 3` uint8 HWC. The worker body is JavaScript text run with `eval: true` (the
+ * resampler travels as its function source), so it works alike from compiled `dist/` and from
+ * TypeScript under jest. EXIF orientation is ignored, as PIL does; grayscale and CMYK become RGB.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sharp = require(workerData.sharpPath);
+const { resizeShorterCenterCrop } = (${resamplerFactory.toString()})();
 sharp.concurrency(1);
 parentPort.on('message', async (job) => {
   try {
     const { data, info } = await sharp(job.file)
       .removeAlpha()
       .toColourspace('srgb')
-      .resize(job.size, job.size, { fit: 'cover', position: 'centre', kernel: 'linear' })
-      .raw()
+      .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (info.width !== job.size || info.height !== job.size || info.channels !== 3) {
-      throw new Error('decoded to ' + info.width + 'x' + info.height + 'x' + info.channels + ' instead of ' + job.size + 'x' + job.size + 'x3');
-    }
-    const pixels = new Uint8Array(data.length);
-    pixels.set(data);
+    if (info.channels !== 3) throw new Error('decoded to ' + info.channels + ' channels instead of 3');
+    const pixels = resizeShorterCenterCrop(data, info.width, info.height, 3, job.size);
     parentPort.postMessage({ id: job.id, pixels }, [pixels.buffer]);
   } catch (err) {
     const message = String((err && err.message) || err).split('\\n')[0];

@@ -5,6 +5,7 @@ import { openOrBuildCache } from './cache';
 import { decodeImageFiles } from './decode-pool';
 import { FileBackedImageSource } from './image-source';
 import { ProgressOptions } from './progress';
+import { RESIZE_RULE } from './resample';
 
 /** File endings read as images (case-insensitive), as in torchvision's ImageFolder. */
 const IMAGE_EXTENSIONS = ['.jpeg', '.jpg', '.png'];
@@ -79,11 +80,9 @@ export interface FolderCacheOptions extends ProgressOptions {
   workers: number;
 }
 
-export const FOLDER_RESIZE_RULE = 'shorter side to image_size (bilinear), centre crop image_size x image_size, RGB';
-
 /**
- * Decodes every listed image once into the cache (shorter side resized to `imageSize`, centre
- * crop to a square, so every record has one size) and serves later reads from it.
+ * Decodes every listed image once into the cache (torchvision `Resize(imageSize)` +
+ * `CenterCrop(imageSize)`, so every record has one size) and serves later reads from it.
  */
 export async function openImageFolder(listing: FolderListing, opts: FolderCacheOptions): Promise<{ source: FileBackedImageSource; file: string; key: string; built: boolean }> {
   const size = opts.imageSize;
@@ -92,10 +91,10 @@ export async function openImageFolder(listing: FolderListing, opts: FolderCacheO
     shape: { name: opts.name, split: opts.split, height: size, width: size, channels: 3, classes: listing.classes },
     labels: listing.labels,
     keyMaterial: {
-      kind: 'image-folder', image_size: size, resize: FOLDER_RESIZE_RULE, classes: listing.classes,
+      kind: 'image-folder', image_size: size, resize: RESIZE_RULE, classes: listing.classes,
       files: listing.files.map((f, i) => [f, listing.sizes[i], listing.mtimesMs[i]]),
     },
-    sourceInfo: { kind: 'image-folder', split_dir: path.resolve(listing.splitDir), resize: FOLDER_RESIZE_RULE },
+    sourceInfo: { kind: 'image-folder', split_dir: path.resolve(listing.splitDir), resize: RESIZE_RULE },
     log: opts.log,
     tty: opts.tty,
     fill: (put) => decodeImageFiles(listing.files.map((f) => path.join(listing.splitDir, f)), size, opts.workers, put),

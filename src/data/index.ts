@@ -1,14 +1,14 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { UserError } from '../errors';
 import { openOrBuildCache } from './cache';
 import { readCifar10Binary } from './cifar10';
 import { FASHION_MNIST_CLASSES, readIdxPair, fashionMnistStems, findIdxFile } from './fashion-mnist';
-import { FOLDER_RESIZE_RULE, listImageFolder, openImageFolder, selectFromListing } from './image-folder';
+import { listImageFolder, openImageFolder, selectFromListing } from './image-folder';
 import { ImageSource, IndexedImageSource, imageBytes } from './image-source';
 import { ProgressOptions } from './progress';
+import { RESIZE_RULE, resizeShorterCenterCrop } from './resample';
 import { DataConfig, ResolvedDataset, resolveDataset, splitSourceFiles } from './resolve';
 import { Rng } from './rng';
 import { readStl10, Stl10Split } from './stl10';
@@ -46,8 +46,6 @@ export interface LoadOptions extends ProgressOptions {
   /** Seed of the class-balanced subset (use the config's base seed so every run sees the same images). */
   seed: number;
 }
-
-const NATIVE_RESIZE_RULE = 'square image resized to image_size x image_size (bilinear)';
 
 function sha256Indices(indices: Int32Array): string {
   return crypto.createHash('sha256').update(new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength)).digest('hex');
@@ -88,7 +86,7 @@ function readBinary(resolved: ResolvedDataset, cfg: DataConfig, split: string): 
   }
 }
 
-/** Resizes every image of `source` (square, fixed-size datasets) to `size` through the cache. */
+/** Resizes every image of a fixed-size binary dataset to `size` (as image folders are) through the cache. */
 async function resizedThroughCache(source: ImageSource, size: number, cfg: DataConfig, keyMaterial: unknown, opts: LoadOptions): Promise<{ source: ImageSource; file: string; key: string }> {
   const { channels, height, width } = source;
   const one = new Uint8Array(imageBytes(source));
@@ -98,19 +96,14 @@ async function resizedThroughCache(source: ImageSource, size: number, cfg: DataC
     shape: { name: source.name, split: source.split, height: size, width: size, channels, classes: source.classes },
     labels: source.labels,
     keyMaterial,
-    sourceInfo: { kind: 'resized-binary', resize: NATIVE_RESIZE_RULE, from: `${height}x${width}x${channels}` },
+    sourceInfo: { kind: 'resized-binary', resize: RESIZE_RULE, from: `${height}x${width}x${channels}` },
     log: opts.log,
     tty: opts.tty,
     fill: async (put) => {
       for (let i = 0; i < source.n; i++) {
         index[0] = i;
         source.readBatch(index, one);
-        let pipeline = sharp(one, { raw: { width, height, channels: channels as 1 | 3 } })
-          .resize(size, size, { fit: 'fill', kernel: 'linear' });
-        pipeline = channels === 1 ? pipeline.toColourspace('b-w') : pipeline;
-        const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-        if (info.channels !== channels) throw new Error(`resize of image ${i} produced ${info.channels} channels, expected ${channels}`);
-        put(i, data);
+        put(i, resizeShorterCenterCrop(one, width, height, channels, size));
       }
     },
   });
@@ -158,7 +151,7 @@ export async function loadDataset(cfg: DataConfig, which: 'train' | 'test', opts
     }
     const opened = await openImageFolder(listing, { name: cfg.dataset, split, imageSize: cfg.image_size, cacheDir: cfg.cache_dir, workers: cfg.workers, log: opts.log, tty: opts.tty });
     source = opened.source;
-    cache = { file: opened.file, key: opened.key, resize: FOLDER_RESIZE_RULE };
+    cache = { file: opened.file, key: opened.key, resize: RESIZE_RULE };
   } else {
     source = readBinary(resolved, cfg, split);
     let kept: Int32Array | null = null;
@@ -169,12 +162,12 @@ export async function loadDataset(cfg: DataConfig, which: 'train' | 'test', opts
     }
     if (source.height !== cfg.image_size || source.width !== cfg.image_size) {
       const keyMaterial = {
-        kind: 'resized-binary', dataset: cfg.dataset, split, image_size: cfg.image_size, resize: NATIVE_RESIZE_RULE,
+        kind: 'resized-binary', dataset: cfg.dataset, split, image_size: cfg.image_size, resize: RESIZE_RULE,
         files: fileStamps(splitSourceFiles(resolved, cfg, split)), subset: subset?.indices_sha256 ?? null,
       };
       const resized = await resizedThroughCache(source, cfg.image_size, cfg, keyMaterial, opts);
       source = resized.source;
-      cache = { file: resized.file, key: resized.key, resize: NATIVE_RESIZE_RULE };
+      cache = { file: resized.file, key: resized.key, resize: RESIZE_RULE };
     }
   }
   const manifest = manifestOf(source, cfg, resolved.dir, subset, cache);

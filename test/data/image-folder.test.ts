@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { loadDataset, DataConfig } from '../../src/data/index';
 import { listImageFolder } from '../../src/data/image-folder';
+import { resizeShorterCenterCrop } from '../../src/data/resample';
 import { expectedHwc, tempDir, userErrorOf } from './fixtures';
 
 const root = tempDir('folders');
@@ -127,7 +128,7 @@ describe('JPEG image folders (ImageNet layout)', () => {
     await writeImage(path.join(dataRoot, 'val', 'n01', 'a.jpeg'), bands(30, 30, true), 30, 30, 3, 'jpeg');
   });
 
-  test('shorter side to image_size, centre crop, RGB even for grayscale', async () => {
+  test('Resize(image_size) + CenterCrop(image_size), RGB even for grayscale', async () => {
     const set = await loadDataset(config('imagenet1k', dataRoot, { image_size: 10, test_split: 'val' }), 'train', quiet);
     expect([set.n, set.height, set.width, set.channels]).toEqual([3, 10, 10, 3]);
     expect(set.classes).toEqual(['n01', 'n02', 'n03']);
@@ -143,6 +144,8 @@ describe('JPEG image folders (ImageNet layout)', () => {
       }
     }
     expect(Array.from(new Set(pixels.subarray(600, 900)))).toEqual([77]);
+    // The lossless PNG decodes exactly, so its cached pixels are the reference resize of its source.
+    expect(pixels.subarray(300, 600)).toEqual(resizeShorterCenterCrop(bands(20, 60, false), 20, 60, 3, 10));
     set.close();
   });
 
