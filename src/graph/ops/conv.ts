@@ -24,10 +24,14 @@ export interface Conv2dOptions {
 /**
  * How the weight gradient's im2col product is laid out:
  * 'batched': cols [N, G, Cin/G·k², Ho·Wo] × gᵀ per sample (batched MatMul) then ReduceSum over N;
- * 'gemm': x and g moved channels-first ([C, N, H, W]) so the product is one Gemm with K = N·Ho·Wo.
+ * 'gemm': x and g moved channels-first ([C, N, H, W]) so the product is one Gemm with K = N·Ho·Wo;
+ * 'auto' (default): 'batched' when the output has >= 16x16 pixels, else 'gemm'. Measured on
+ * ResNet-18-CIFAR shapes, batch 128, 2 threads (test/graph/conv-grad.perf.ts): batched wins at
+ * 32x32 (98 vs 113 ms s1; 65 vs 196 ms for 32->16 s2), ties at 16x16, loses at 8x8 (90 vs 79 ms)
+ * and 4x4 (157 vs 80 ms).
  */
-export type WeightGradLayout = 'batched' | 'gemm';
-let weightGradLayout: WeightGradLayout = 'gemm';
+export type WeightGradLayout = 'auto' | 'batched' | 'gemm';
+let weightGradLayout: WeightGradLayout = 'auto';
 /** Selects the conv weight-gradient formulation (see WeightGradLayout); returns the previous one. */
 export function setConvWeightGradLayout(layout: WeightGradLayout): WeightGradLayout {
   const prev = weightGradLayout;
@@ -139,7 +143,7 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
   const [cout, cinG, kh, kw] = w.shape as number[];
   const [, , ho, wo] = g.shape as number[];
   const G = a.groups;
-  const layout = weightGradLayout;
+  const layout = weightGradLayout === 'auto' ? (ho * wo >= 256 ? 'batched' : 'gemm') : weightGradLayout;
   // 'gemm' works channels-first: [C, N, H, W], so the product's K axis is N·Ho·Wo.
   const src = layout === 'gemm' ? transpose(x, [1, 0, 2, 3]) : x;
   const padded = pad(src, [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
