@@ -10,16 +10,34 @@ import { interpolateString } from './interpolate';
  */
 export function validateConfig(schema: ObjectSpec, tree: LNode | null, file: string, rootOrigin: Origin, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const root: Record<string, unknown> = {};
-  const ctx: ResolveContext = { root, file, env };
+  const ctx: Walk = { root, file, env, schema };
   validateObject(schema, tree, '', ctx, root, rootOrigin);
   return root;
+}
+
+/** The resolve context plus the whole schema, for suggestions across sections. */
+interface Walk extends ResolveContext {
+  schema: ObjectSpec;
+}
+
+/** Where else a misplaced key exists, e.g. `epochs` written at the top level → "train.epochs". */
+function elsewhere(key: string, spec: ObjectSpec, at = ''): string | undefined {
+  for (const [k, f] of Object.entries(spec.fields)) {
+    const p = join(at, k);
+    if (k === key) return p;
+    if (f.type === 'object') {
+      const found = elsewhere(key, f, p);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function join(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
 }
 
-function validateObject(spec: ObjectSpec, node: LNode | null, field: string, ctx: ResolveContext, out: Record<string, unknown>, where: Origin, unknownNoun?: string): void {
+function validateObject(spec: ObjectSpec, node: LNode | null, field: string, ctx: Walk, out: Record<string, unknown>, where: Origin, unknownNoun?: string): void {
   if (node && node.kind !== 'map') {
     const at = field || 'config';
     fail(node.origin, at, `expected a mapping, got ${describeNode(node)}`);
@@ -28,7 +46,7 @@ function validateObject(spec: ObjectSpec, node: LNode | null, field: string, ctx
   if (node) {
     for (const [key, entry] of node.entries) {
       if (key in spec.fields) continue;
-      const hint = didYouMean(key, allowed);
+      const hint = didYouMean(key, allowed) ?? (unknownNoun ? undefined : elsewhere(key, ctx.schema));
       const what = unknownNoun ?? 'key';
       const list = allowed.length ? `allowed: ${allowed.join(', ')}` : 'it takes no keys';
       fail(entry.keyOrigin, join(field, key), `unknown ${what}${hint ? ` (did you mean "${hint}"?)` : ''}; ${list}`);
@@ -40,7 +58,7 @@ function validateObject(spec: ObjectSpec, node: LNode | null, field: string, ctx
   }
 }
 
-function validateField(spec: FieldSpec, node: LNode | null, field: string, ctx: ResolveContext, where: Origin, present: boolean): unknown {
+function validateField(spec: FieldSpec, node: LNode | null, field: string, ctx: Walk, where: Origin, present: boolean): unknown {
   switch (spec.type) {
     case 'object': {
       const out: Record<string, unknown> = {};

@@ -88,7 +88,7 @@ const EXPECTED: Record<string, string> = {
   'unknown-nested-key.yaml':
     'test/config/broken/unknown-nested-key.yaml:2:3 train.optimzer: unknown key (did you mean "optimizer"?); allowed: epochs, batch_size, max_steps, optimizer, lr_scaling, schedule, grad_clip_norm, checkpoint_every',
   'unknown-top-level-key.yaml':
-    'test/config/broken/unknown-top-level-key.yaml:2:1 epochs: unknown key; allowed: name, seed, n_runs, device, output, method, backbone, data, augmentation, train, eval, report',
+    'test/config/broken/unknown-top-level-key.yaml:2:1 epochs: unknown key (did you mean "train.epochs"?); allowed: name, seed, n_runs, device, output, method, backbone, data, augmentation, train, eval, report',
   'wrong-type-float-for-integer.yaml':
     'test/config/broken/wrong-type-float-for-integer.yaml:2:15 train.batch_size: expected integer >= 2, got number 12.5',
   'wrong-type-list-for-integer.yaml':
