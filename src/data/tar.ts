@@ -41,7 +41,10 @@ function parseHeader(block: Uint8Array, archive: string, offset: number): Header
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
   const stored = numberField(block, 148, 8);
-  if (stored !== sum) throw new UserError(`${archive}: byte ${offset} of the tar stream: corrupt tar header (checksum ${stored}, computed ${sum}); re-download the archive`);
+  if (stored !== sum) {
+    const field = JSON.stringify(cString(block, 148, 8).trim());
+    throw new UserError(`${archive}: byte ${offset} of the tar stream: not a valid tar header (checksum field ${field}, computed ${sum.toString(8)} octal); the archive is corrupt, re-download it`);
+  }
   let name = cString(block, 0, 100);
   const magic = cString(block, 257, 6);
   if (magic.startsWith('ustar')) {
