@@ -1,6 +1,6 @@
 import {
   Graph, GraphError, add, applyOp, argmax, batchNormEval, conv2d, crossEntropy, defineOp, equal, exp, grad, linear, matmul, mul, reduceSum, relu,
-  reshape, stopGradient, toModelProto, toOnnx, cast, globalAvgPool,
+  reshape, stopGradient, toModelProto, toOnnx, cast, globalAvgPool, concat, expand, expandAs,
 } from '../../src/graph';
 import { checkGradient, runGraph, randn } from '../support/graph-harness';
 
@@ -133,14 +133,18 @@ describe('graph core', () => {
     const ones = g.constant(f32([1, 1, 1]), [3]);
     const zeros = g.constant(f32([0, 0, 0]), [3]);
     const y = batchNormEval(conv2d(x, w, undefined, { pad: 1 }), ones, zeros, zeros, ones);
-    const feats = reshape(globalAvgPool(relu(y)), ['N', 3]);
-    expect(feats.shape).toEqual(['N', 3]);
+    const token = g.constant(f32([0.5, -1, 2]), [1, 3]);
+    const pooled = reshape(globalAvgPool(relu(y)), ['N', 3]);
+    const feats = concat([pooled, expandAs(token, pooled)], 1);
+    expect(() => expand(token, pooled.shape)).toThrow(/symbolic/);
+    expect(feats.shape).toEqual(['N', 6]);
     g.output('features', feats);
     const type = toModelProto(g).graph!.input[0].type!.value;
     expect(type.case === 'tensorType' && type.value.shape!.dim[0].value).toEqual({ case: 'dimParam', value: 'N' });
     for (const n of [1, 3]) {
       const r = await runGraph(g, { images: { data: Float32Array.from(randn(n * 32, n)), shape: [n, 2, 4, 4] } });
-      expect(r.features.dims).toEqual([n, 3]);
+      expect(r.features.dims).toEqual([n, 6]);
+      expect(Array.from(r.features.data as Float32Array).slice(3, 6)).toEqual([0.5, -1, 2]);
     }
   });
 });

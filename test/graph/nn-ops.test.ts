@@ -1,6 +1,6 @@
 import {
   Graph, Tensor, batchNormEval, batchNormTrain, crossEntropy, gemm, globalAvgPool, l2Normalize, layerNorm, linear, logSoftmax, matmul, maxPool2d,
-  multiHeadSelfAttention, softmax, topK, add,
+  multiHeadSelfAttention, softmax, topK, add, logSumExp,
 } from '../../src/graph';
 import { checkGradient, randn, type CheckInput } from '../support/graph-harness';
 
@@ -27,6 +27,7 @@ const float64Cases: Case[] = [
   ['softmax axis -1', (_g, [a]) => softmax(a), [{ shape: [3, 5] }]],
   ['softmax axis 1 of 3', (_g, [a]) => softmax(a, 1), [{ shape: [2, 4, 3] }]],
   ['logSoftmax', (_g, [a]) => logSoftmax(a, -1), [{ shape: [3, 5] }]],
+  ['logSumExp axis 0', (_g, [a]) => logSumExp(a, 0), [{ shape: [3, 5] }]],
   ['crossEntropy hard labels', (_g, [z, y]) => crossEntropy(z, y), [{ shape: [4, 5] }, { shape: [4], dtype: 'int64', data: [0, 4, 2, 2] }]],
   ['crossEntropy soft targets', (_g, [z, t]) => crossEntropy(z, softmax(t)), [{ shape: [3, 4] }, { shape: [3, 4] }]],
   ['l2Normalize', (_g, [a]) => l2Normalize(a, 1), [{ shape: [3, 4] }]],

@@ -111,10 +111,31 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   return applyOp(Expand, [x], { shape: dims })[0];
 }
 
+const ExpandAs = defineOp<NoAttrs>({
+  name: 'expandAs',
+  inferShape([x, like]) {
+    return [{ shape: broadcastShapes(x.shape, like.shape), dtype: x.dtype }];
+  },
+  emit(ctx, [x, like], [y]) {
+    const shape = ctx.tmpName('shape');
+    ctx.node('Shape', [like], [shape]);
+    ctx.node('Expand', [x, shape], [y]);
+  },
+  grad: (_ctx, [g], [x]) => [sumToShape(g!, x.shape), null],
+});
+/**
+ * Broadcasts `x` to the shape of `like`, which may have a symbolic dim (e.g. a class token
+ * [1, 1, D] to ['N', 1, D]); no gradient flows to `like`.
+ */
+export function expandAs(x: Tensor, like: Tensor): Tensor {
+  if (like.shape.every((d) => typeof d === 'number')) return expand(x, broadcastShapes(x.shape, like.shape) as number[]);
+  return applyOp(ExpandAs, [x, like], {})[0];
+}
+
 /** A tensor of `like`'s shape and dtype filled with `value` (an Expand of one scalar, no big initializer). */
 export function fill(like: Tensor, value: number): Tensor {
   const s = like.graph.scalar(value, like.dtype);
-  return like.rank === 0 ? s : expand(s, like.shape);
+  return like.rank === 0 ? s : expandAs(s, like);
 }
 
 export const zerosLike = (x: Tensor): Tensor => fill(x, 0);

@@ -1,8 +1,9 @@
 import { normAxis } from '../broadcast';
 import { isFloat, type Tensor } from '../graph';
 import { applyOp, defineOp, fail, type OpDef } from '../op';
-import { exp, mul, sub } from './elementwise';
-import { reduceSum } from './reduce';
+import { add, exp, log, mul, stopGradient, sub } from './elementwise';
+import { reduceMax, reduceSum } from './reduce';
+import { reshape } from './shape';
 
 function softmaxLike(name: string, onnx: string, rule: NonNullable<OpDef<{ axis: number }>['grad']>): OpDef<{ axis: number }> {
   return defineOp<{ axis: number }>({
@@ -24,3 +25,10 @@ const LogSoftmax = softmaxLike('logSoftmax', 'LogSoftmax', (_c, [g], _x, [y], { 
 
 export const softmax = (x: Tensor, axis = -1): Tensor => applyOp(Softmax, [x], { axis })[0];
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => applyOp(LogSoftmax, [x], { axis })[0];
+
+/** log Σ exp(x) along `axis`, shifted by the (gradient-free) max for stability. */
+export function logSumExp(x: Tensor, axis = -1, keepdims = false): Tensor {
+  const m = stopGradient(reduceMax(x, [axis], true));
+  const lse = add(log(reduceSum(exp(sub(x, m)), [axis], true)), m);
+  return keepdims ? lse : reshape(lse, x.shape.filter((_, i) => i !== (axis < 0 ? axis + x.rank : axis)));
+}
