@@ -1,4 +1,4 @@
-import { ObjectSpec, obj, int, num, bool, prob, tuple } from './spec';
+import { ObjectSpec, ValuesOf, obj, int, num, bool, prob, tuple } from './spec';
 
 /**
  * Allowed `method.params` per method, with the CIFAR-10 docs-script values as defaults where the
@@ -53,7 +53,7 @@ const swavNets = {
   sinkhorn_iterations: int('Sinkhorn-Knopp iterations', 3, atLeast1),
 };
 
-export const METHOD_PARAMS: Record<string, ObjectSpec> = {
+export const METHOD_PARAMS = {
   barlowtwins: obj('Barlow Twins (METHODS.md §4.1)', {
     lambda: num('weight of the off-diagonal redundancy term', 0.005, { minimum: 0 }),
     projection_hidden_dim: dim('projection head hidden size', 2048),
@@ -184,4 +184,9 @@ export const METHOD_PARAMS: Record<string, ObjectSpec> = {
     local_projection_hidden_dim: dim('local projection head hidden size', 128),
     local_projection_out_dim: dim('local projection head output size', 128),
   }),
-};
+} satisfies Record<string, ObjectSpec>;
+
+export type MethodId = keyof typeof METHOD_PARAMS;
+
+/** The resolved `method.params` of one method, e.g. `MethodParams<'moco'>['memory_bank_size']`. */
+export type MethodParams<M extends MethodId> = ValuesOf<(typeof METHOD_PARAMS)[M]>;

@@ -1,4 +1,4 @@
-import { ObjectSpec, FieldSpec, NumberSpec, obj, int, num, prob, range, oneOf } from './spec';
+import { ObjectSpec, NumberSpec, ValuesOf, obj, int, num, prob, range, oneOf } from './spec';
 
 /**
  * Allowed `augmentation.overrides` per preset, with the transform class defaults of METHODS.md §3.2
@@ -8,7 +8,7 @@ import { ObjectSpec, FieldSpec, NumberSpec, obj, int, num, prob, range, oneOf } 
 
 type Jitter = readonly [number, number, number, number];
 
-function colorJitter(p: number, strength: number, [b, c, s, h]: Jitter): Record<string, FieldSpec> {
+function colorJitter(p: number, strength: number, [b, c, s, h]: Jitter) {
   return {
     cj_prob: prob('probability of applying colour jitter', p),
     cj_strength: num('multiplier of the four jitter strengths', strength, { minimum: 0 }),
@@ -30,7 +30,7 @@ const flips = {
 };
 const gray = { gray_prob: prob('probability of converting to grayscale', 0.2) };
 
-function symmetricTwoView(def: { scale: readonly [number, number]; jitter: Jitter; strength?: number; blur: number; solarize: number; nViews?: number }): Record<string, FieldSpec> {
+function symmetricTwoView(def: { scale: readonly [number, number]; jitter: Jitter; strength?: number; blur: number; solarize: number; nViews?: number }) {
   return {
     n_views: views('identical-pipeline views per image', def.nViews ?? 2, 2),
     scale: scale(def.scale),
@@ -57,7 +57,7 @@ const byolViews = obj('BYOLTransform (METHODS.md §3.2): two asymmetric views', 
   view2_solarize_prob: prob('solarisation probability of view 2', 0.2),
 });
 
-function multiCrop(def: { global: number; local: number; localSize: number; globalScale: readonly [number, number]; localScale: readonly [number, number] }): Record<string, FieldSpec> {
+function multiCrop(def: { global: number; local: number; localSize: number; globalScale: readonly [number, number]; localScale: readonly [number, number] }) {
   return {
     n_global_views: views('high-resolution (global) views, cropped to input_size', def.global),
     n_local_views: views('low-resolution (local) views', def.local, 0),
@@ -67,7 +67,7 @@ function multiCrop(def: { global: number; local: number; localSize: number; glob
   };
 }
 
-export const PRESET_PARAMS: Record<string, ObjectSpec> = {
+export const PRESET_PARAMS = {
   simclr: obj('SimCLRTransform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.5, solarize: 0 })),
   mocov2: obj('MoCoV2Transform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
   byol: byolViews,
@@ -143,4 +143,9 @@ export const PRESET_PARAMS: Record<string, ObjectSpec> = {
     local_grid_size: int('grid size of local-view coordinate grids', 3, { minimum: 1 }),
   }),
   none: obj('No augmentation', {}),
-};
+} satisfies Record<string, ObjectSpec>;
+
+export type PresetId = keyof typeof PRESET_PARAMS;
+
+/** The resolved `augmentation.overrides` of one preset, e.g. `PresetFields<'dino'>['local_size']`. */
+export type PresetFields<P extends PresetId> = ValuesOf<(typeof PRESET_PARAMS)[P]>;

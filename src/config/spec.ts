@@ -108,9 +108,15 @@ export function isDependent<T>(d: Default<T>): d is DependentDefault<T> {
 
 // Builders keep the schema tables short and readable.
 
-export function obj(description: string, fields: Record<string, FieldSpec>): ObjectSpec {
+export function obj<F extends Record<string, FieldSpec>>(description: string, fields: F): ObjectSpec & { fields: F } {
   return { type: 'object', description, fields };
 }
+
+/** The resolved TypeScript value of a leaf spec (used to type method params and preset fields). */
+export type ValueOf<S> = S extends NumberSpec ? number : S extends BooleanSpec ? boolean : S extends StringSpec ? string : S extends TupleSpec | ListSpec ? number[] : unknown;
+
+/** The resolved value of an object spec built with `obj`. */
+export type ValuesOf<O extends { fields: Record<string, FieldSpec> }> = { [K in keyof O['fields']]: ValueOf<O['fields'][K]> };
 
 export function str(description: string, def: Default<string | null>, extra: Partial<StringSpec> = {}): StringSpec {
   return { type: 'string', description, default: def, ...extra };

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, configHash, resolvedConfigYaml, METHOD_PARAMS, PRESET_PARAMS } from '../../src/config';
-import type { ResolvedConfig } from '../../src/config';
+import type { ResolvedConfig, MethodId, PresetId, MethodParams, PresetFields } from '../../src/config';
 import { METHODS, PRESETS } from '../../src/registry';
 import { UserError } from '../../src/errors';
 
@@ -69,11 +69,11 @@ describe('defaults', () => {
     expect(Object.keys(PRESET_PARAMS).sort()).toEqual(PRESETS.map((p) => p.id).sort());
     for (const m of METHODS) {
       const c = load(write(`m-${m.id}.yaml`, `method: {name: ${m.id}}\n`));
-      expect(Object.keys(c.method.params)).toEqual(Object.keys(METHOD_PARAMS[m.id].fields));
+      expect(Object.keys(c.method.params)).toEqual(Object.keys(METHOD_PARAMS[m.id as MethodId].fields));
     }
     for (const p of PRESETS) {
       const c = load(write(`p-${p.id}.yaml`, `augmentation: {preset: ${p.id}}\n`));
-      expect(Object.keys(c.augmentation.overrides)).toEqual(Object.keys(PRESET_PARAMS[p.id].fields));
+      expect(Object.keys(c.augmentation.overrides)).toEqual(Object.keys(PRESET_PARAMS[p.id as PresetId].fields));
     }
   });
 
@@ -85,6 +85,16 @@ describe('defaults', () => {
     expect(params('dclw')).toMatchObject({ temperature: 0.1, sigma: 0.5 });
     expect(params('nnclr')).toMatchObject({ temperature: 0.5, memory_bank_size: 4096 });
     expect(params('vicregl').num_matches).toEqual([16, 4]);
+  });
+
+  test('MethodParams / PresetFields type the resolved params for engine code', () => {
+    const c = load(write('typed.yaml', 'method: {name: moco}\naugmentation: {preset: dino}\n'));
+    const moco = c.method.params as MethodParams<'moco'>;
+    const dino = c.augmentation.overrides as PresetFields<'dino'>;
+    const bank: number = moco.memory_bank_size;
+    const shuffle: boolean = moco.shuffle_bn;
+    const scale: number[] = dino.local_scale;
+    expect([bank, shuffle, scale]).toEqual([4096, true, [0.05, 0.4]]);
   });
 });
 
