@@ -25,7 +25,7 @@ export function configJsonSchema(): Json {
   };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://github.com/ssl-bench/ssl-bench/schema/ssl-bench.config.schema.json',
+    $id: 'urn:ssl-bench:config-schema',
     title: 'ssl-bench experiment config',
     ...root,
     properties: withExtends,

@@ -92,6 +92,9 @@ function validateField(spec: FieldSpec, node: LNode | null, field: string, ctx: 
 function defaultValue(spec: Exclude<FieldSpec, { type: 'object' | 'choice' | 'map' }>, field: string, ctx: ResolveContext, where: Origin): unknown {
   const d = isDependent(spec.default) ? spec.default.compute(ctx) : spec.default;
   if (Array.isArray(d)) return [...d];
+  if (spec.type === 'string' && spec.pattern && isDependent(spec.default) && typeof d === 'string' && !new RegExp(spec.pattern.regex).test(d)) {
+    fail(where, field, `default ${JSON.stringify(d)} (${spec.default.describe}) is not allowed; write ${field}: explicitly, using ${spec.pattern.describe}`);
+  }
   // Defaults such as data.root = ${DATA_ROOT:-data}/cifar10 follow the same interpolation as values.
   if (typeof d === 'string' && d.includes('$')) return interpolateString(d, ctx.env, (msg) => fail(where, field, `default ${JSON.stringify(d)}: ${msg}`));
   return d;

@@ -137,6 +137,13 @@ describe('extends', () => {
     expect(errorOf(() => load('perr/run.yaml'))).toBe('perr/base.yaml:2:11 train.epochs: -3 is out of range; allowed integer >= 1');
   });
 
+  test('a file name that cannot be a run name must be overridden by name:', () => {
+    expect(errorOf(() => load(write('my run.yaml', 'seed: 1\n')))).toBe(
+      'my run.yaml:1:1 name: default "my run" (the config file name without extension) is not allowed; write name: explicitly, using letters, digits, ".", "_", "+", "-" (starting with a letter or digit)',
+    );
+    expect(load(write('my run2.yaml', 'name: my-run\n')).name).toBe('my-run');
+  });
+
   test('a missing top-level file is one line', () => {
     expect(errorOf(() => load('nope/missing.yaml'))).toBe('nope/missing.yaml: cannot read config: file not found');
   });
