@@ -17,7 +17,13 @@ export function startProgress(label: string, total: number, opts: ProgressOption
   const tty = opts.tty ?? Boolean(process.stderr.isTTY);
   if (tty) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted}`, stream: process.stderr, hideCursor: true },
+      {
+        format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted}`,
+        stream: process.stderr,
+        hideCursor: true,
+        // The caller chose a bar (opts.tty), so draw it even when stderr is not a terminal.
+        noTTYOutput: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0);

@@ -9,9 +9,9 @@ import { STL10_SPLITS, Stl10Split, stl10Dirs, stl10Files } from './stl10';
 export const DATASET_IDS = ['cifar10', 'cifar10-folder', 'fashion-mnist', 'stl10', 'imagefolder', 'imagenette', 'imagenet100', 'imagenet1k', 'embedded-fashion-mnist'] as const;
 export type DatasetId = (typeof DATASET_IDS)[number];
 
-/** The `data:` section of a resolved config (CONFIG.md). */
+/** The `data:` section of a resolved config (CONFIG.md); `dataset` is checked against DATASET_IDS. */
 export interface DataConfig {
-  dataset: DatasetId;
+  dataset: string;
   root: string;
   train_split: string;
   test_split: string;
@@ -51,7 +51,7 @@ export function candidateDirs(dataset: DatasetId, root: string): string[] {
   switch (dataset) {
     case 'cifar10': return cifar10BinaryDirs(root);
     case 'fashion-mnist': return fashionMnistDirs(root);
-    case 'embedded-fashion-mnist': return [EMBEDDED_FASHION_MNIST_DIR];
+    case 'embedded-fashion-mnist': return [...new Set([root, EMBEDDED_FASHION_MNIST_DIR])];
     case 'stl10': return stl10Dirs(root);
     case 'imagenette': return [root, path.join(root, 'imagenette2-160'), path.join(root, 'imagenette2-320'), path.join(root, 'imagenette2')];
     default: return [root];
@@ -59,8 +59,8 @@ export function candidateDirs(dataset: DatasetId, root: string): string[] {
 }
 
 /** Files (relative to a candidate folder) that must exist for `split`. */
-function requiredFiles(cfg: DataConfig, split: string): string[] {
-  switch (FORMAT[cfg.dataset]) {
+function requiredFiles(dataset: DatasetId, split: string): string[] {
+  switch (FORMAT[dataset]) {
     case 'cifar10-binary':
       return [...CIFAR10_BATCH_FILES[split as 'train' | 'test']];
     case 'idx': {
@@ -76,13 +76,13 @@ function requiredFiles(cfg: DataConfig, split: string): string[] {
 
 /** The files a split is read from, for cache keys (absolute paths; idx names as found on disk). */
 export function splitSourceFiles(resolved: ResolvedDataset, cfg: DataConfig, split: string): string[] {
-  return requiredFiles(cfg, split).map((rel) => (resolved.format === 'idx' ? findIdxFile([resolved.dir], rel) ?? path.join(resolved.dir, rel) : path.join(resolved.dir, rel)));
+  return requiredFiles(resolved.dataset, split).map((rel) => (resolved.format === 'idx' ? findIdxFile([resolved.dir], rel) ?? path.join(resolved.dir, rel) : path.join(resolved.dir, rel)));
 }
 
-function checkSplitName(cfg: DataConfig, field: 'train_split' | 'test_split'): string {
+function checkSplitName(cfg: DataConfig, dataset: DatasetId, field: 'train_split' | 'test_split'): string {
   const split = cfg[field];
   const allowed = (() => {
-    switch (FORMAT[cfg.dataset]) {
+    switch (FORMAT[dataset]) {
       case 'cifar10-binary': case 'idx': return field === 'train_split' ? ['train'] : ['test'];
       case 'stl10-binary': return field === 'train_split' ? STL10_SPLITS.filter((s) => s !== 'test') : ['test'];
       case 'image-folder': return null;
@@ -120,12 +120,13 @@ export function resolveDataset(cfg: DataConfig, which: ReadonlyArray<'train' | '
   if (!(DATASET_IDS as readonly string[]).includes(cfg.dataset)) {
     throw new UserError(`data.dataset: "${cfg.dataset}" is not a known dataset; allowed: ${DATASET_IDS.join(', ')}`);
   }
-  const format = FORMAT[cfg.dataset];
-  const splits = which.map((w) => checkSplitName(cfg, w === 'train' ? 'train_split' : 'test_split'));
-  const needed = [...new Set(splits.flatMap((s) => requiredFiles(cfg, s)))];
-  const dirs = candidateDirs(cfg.dataset, cfg.root);
+  const dataset = cfg.dataset as DatasetId;
+  const format = FORMAT[dataset];
+  const splits = which.map((w) => checkSplitName(cfg, dataset, w === 'train' ? 'train_split' : 'test_split'));
+  const needed = [...new Set(splits.flatMap((s) => requiredFiles(dataset, s)))];
+  const dirs = candidateDirs(dataset, cfg.root);
   for (const dir of dirs) {
-    if (needed.every((rel) => present(dir, rel, format))) return { dataset: cfg.dataset, format, dir };
+    if (needed.every((rel) => present(dir, rel, format))) return { dataset, format, dir };
   }
   const what = format === 'image-folder'
     ? `split folder${needed.length > 1 ? 's' : ''} ${needed.map((s) => `${s}/`).join(', ')}`

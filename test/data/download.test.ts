@@ -12,6 +12,7 @@ import { extractTar } from '../../src/data/tar';
 import { cifarBatch, expectedHwc, tar, tempDir, userErrorOf } from './fixtures';
 
 const work = tempDir('download');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 const md5 = (data: Buffer) => crypto.createHash('md5').update(data).digest('hex');
 
 /** A CIFAR-10 binary archive in the official layout, two images per batch. */

@@ -7,6 +7,7 @@ import { resizeShorterCenterCrop } from '../../src/data/resample';
 import { expectedHwc, tempDir, userErrorOf } from './fixtures';
 
 const root = tempDir('folders');
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 async function writeImage(file: string, pixels: Uint8Array, width: number, height: number, channels: 1 | 3, format: 'png' | 'jpeg'): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -85,6 +86,19 @@ describe('CIFAR-10 PNG class folders', () => {
     expect(test.n).toBe(6);
     expect(test.readBatch([0])).toEqual(expectedHwc(12, 32, 32, 3));
     test.close();
+  });
+
+  test('on a terminal the cache build draws a progress bar on stderr', async () => {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => { written.push(String(chunk)); return true; });
+    try {
+      const set = await loadDataset(config('cifar10-folder', dataRoot, { image_size: 24 }), 'test', { seed: 0, tty: true });
+      set.close();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toContain('caching cifar10-folder/test at 24x24 [');
+    expect(written.join('')).toContain('6/6 100%');
   });
 
   test('a changed source file or resize setting gets a new cache', async () => {

@@ -7,6 +7,7 @@ import { cifarBatch, expectedHwc, stl10Images, tempDir, userErrorOf, writeFashio
 
 const root = tempDir('load');
 const quiet = { seed: 0, tty: false, log: () => undefined };
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function config(dataset: DataConfig['dataset'], dataRoot: string, extra: Partial<DataConfig> = {}): DataConfig {
   return { dataset, root: dataRoot, train_split: 'train', test_split: 'test', image_size: 32, cache_dir: path.join(root, 'cache'), workers: 1, ...extra };
@@ -113,14 +114,15 @@ describe('resolveDataset: missing data', () => {
   });
 
   test('embedded-fashion-mnist reads the repository copy, or says it is missing', async () => {
-    const cfg = config('embedded-fashion-mnist', 'ignored', { image_size: 28 });
+    const elsewhere = path.join(root, 'no-embedded-here');
+    const cfg = config('embedded-fashion-mnist', elsewhere, { image_size: 28 });
     if (fs.existsSync(EMBEDDED_FASHION_MNIST_DIR)) {
       const set = await loadDataset(cfg, 'train', quiet);
       expect([set.height, set.width, set.channels]).toEqual([28, 28, 1]);
       expect(set.n).toBeGreaterThan(0);
     } else {
       expect(await userErrorOf(() => resolveDataset(cfg))).toBe(
-        `data.root: embedded-fashion-mnist not found: looked for train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz] in ${EMBEDDED_FASHION_MNIST_DIR}; the embedded subset ships with the repository; restore data-embedded/fashion-mnist/ from git`,
+        `data.root: embedded-fashion-mnist not found: looked for train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz] in ${elsewhere}, ${EMBEDDED_FASHION_MNIST_DIR}; the embedded subset ships with the repository; restore data-embedded/fashion-mnist/ from git`,
       );
     }
   });

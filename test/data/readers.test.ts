@@ -8,6 +8,7 @@ import { readStl10 } from '../../src/data/stl10';
 import { cifarBatch, expectedHwc, idxImages, idxLabels, stl10Images, tempDir, userErrorOf, writeFashionMnist } from './fixtures';
 
 const root = tempDir('readers');
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function cifarDir(name: string, perBatch: number[][], test: number[]): string {
   const dir = path.join(root, name, 'cifar-10-batches-bin');
