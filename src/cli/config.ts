@@ -9,8 +9,8 @@ export function registerConfig(program: Command): void {
     .description('print the resolved config (all defaults filled, extends merged, --set applied) and its hash')
     .argument('<file>', 'config file (YAML)')
     .option('--json', 'print {"hash": ..., "config": {...}} as JSON instead of YAML');
-  addSetOption(cmd).action((file: string, opts: { set: string[]; json?: boolean }) => {
-    const config = loadConfig(file, { set: opts.set });
+  addSetOption(cmd).action((file: string, opts: { set?: string[]; json?: boolean }) => {
+    const config = loadConfig(file, { set: opts.set ?? [] });
     if (opts.json) out(JSON.stringify({ hash: configHash(config), config }, null, 2));
     else out(resolvedConfigYaml(config));
   });

@@ -10,7 +10,7 @@ import { runExperiment } from '../runner';
 
 interface RunCliOptions {
   output?: string;
-  set: string[];
+  set?: string[];
   resume?: boolean;
   force?: boolean;
   maxSteps?: number;
@@ -62,7 +62,7 @@ export function registerRun(program: Command): void {
     .option('--force', 'rerun even when a finished result exists')
     .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger);
   addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
-    const set = opts.maxSteps !== undefined ? [...opts.set, `train.max_steps=${opts.maxSteps}`] : opts.set;
+    const set = opts.maxSteps !== undefined ? [...(opts.set ?? []), `train.max_steps=${opts.maxSteps}`] : opts.set ?? [];
     const plans: PlannedRun[] = [];
     for (const file of files) {
       const config = loadConfig(file, { set });

@@ -17,10 +17,10 @@ export function registerValidate(program: Command): void {
     .description('check config files without running them: prints "ok <file> (<hash>)" or the error for each')
     .argument('<files...>', 'config files (YAML)')
     .option('--json', 'print the results as a JSON array');
-  addSetOption(cmd).action((files: string[], opts: { set: string[]; json?: boolean }) => {
+  addSetOption(cmd).action((files: string[], opts: { set?: string[]; json?: boolean }) => {
     const results: ValidateResult[] = files.map((file) => {
       try {
-        return { file, ok: true, hash: configHash(loadConfig(file, { set: opts.set })) };
+        return { file, ok: true, hash: configHash(loadConfig(file, { set: opts.set ?? [] })) };
       } catch (err) {
         if (err instanceof UserError) return { file, ok: false, error: err.message };
         throw err;
