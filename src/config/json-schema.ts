@@ -68,11 +68,6 @@ function fieldSchema(spec: FieldSpec): Json {
       const s: Json = { type: spec.nullable ? ['array', 'null'] : 'array', description: spec.description, items: numberSchema(spec.items), minItems: spec.length, maxItems: spec.length };
       return withDefault(s, spec.default);
     }
-    case 'list': {
-      const s: Json = { type: 'array', description: spec.description, items: numberSchema(spec.items), minItems: spec.minItems };
-      if (spec.maxItems !== undefined) s.maxItems = spec.maxItems;
-      return withDefault(s, spec.default);
-    }
   }
 }
 

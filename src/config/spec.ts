@@ -64,15 +64,6 @@ export interface TupleSpec extends Common {
   ascending?: boolean;
 }
 
-/** A list of numbers of any length within bounds, e.g. per-crop-group sizes. */
-export interface ListSpec extends Common {
-  type: 'list';
-  items: NumberSpec;
-  minItems: number;
-  maxItems?: number;
-  default: readonly number[];
-}
-
 export interface ObjectSpec {
   type: 'object';
   description: string;
@@ -100,7 +91,7 @@ export interface ChoiceSpec {
   choices: Record<string, ObjectSpec>;
 }
 
-export type FieldSpec = StringSpec | NumberSpec | BooleanSpec | TupleSpec | ListSpec | ObjectSpec | MapSpec | ChoiceSpec;
+export type FieldSpec = StringSpec | NumberSpec | BooleanSpec | TupleSpec | ObjectSpec | MapSpec | ChoiceSpec;
 
 export function isDependent<T>(d: Default<T>): d is DependentDefault<T> {
   return typeof d === 'object' && d !== null && 'compute' in d;
@@ -113,7 +104,7 @@ export function obj<F extends Record<string, FieldSpec>>(description: string, fi
 }
 
 /** The resolved TypeScript value of a leaf spec (used to type method params and preset fields). */
-export type ValueOf<S> = S extends NumberSpec ? number : S extends BooleanSpec ? boolean : S extends StringSpec ? string : S extends TupleSpec | ListSpec ? number[] : unknown;
+export type ValueOf<S> = S extends NumberSpec ? number : S extends BooleanSpec ? boolean : S extends StringSpec ? string : S extends TupleSpec ? number[] : unknown;
 
 /** The resolved value of an object spec built with `obj`. */
 export type ValuesOf<O extends { fields: Record<string, FieldSpec> }> = { [K in keyof O['fields']]: ValueOf<O['fields'][K]> };
@@ -154,10 +145,6 @@ export function range(description: string, def: readonly [number, number], lo: n
   return tuple(description, num('', 0, { minimum: lo, maximum: hi }), def, { ascending: true });
 }
 
-export function list(description: string, items: NumberSpec, def: readonly number[], minItems = 1, maxItems?: number): ListSpec {
-  return { type: 'list', description, items, default: def, minItems, maxItems };
-}
-
 /** Describes what a number field accepts, e.g. "integer >= 1" or "number in (0, 1]". */
 export function describeNumber(s: Pick<NumberSpec, 'type' | 'minimum' | 'exclusiveMinimum' | 'maximum' | 'exclusiveMaximum'>): string {
   const kind = s.type === 'integer' ? 'integer' : 'number';
@@ -188,8 +175,6 @@ export function describeAllowed(s: FieldSpec): string {
       return 'true or false';
     case 'tuple':
       return `a list of ${s.length} ${pluralItems(s.items)}${s.ascending ? ' (min, max)' : ''}${orNull}`;
-    case 'list':
-      return `a list of ${s.maxItems === s.minItems ? s.minItems : s.maxItems ? `${s.minItems} to ${s.maxItems}` : `at least ${s.minItems}`} ${pluralItems(s.items)}`;
     case 'object':
     case 'choice':
       return 'a mapping';

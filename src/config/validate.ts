@@ -116,15 +116,12 @@ function validateLeaf(spec: FieldSpec, node: LNode, field: string): unknown {
     case 'boolean':
       if (node.kind !== 'scalar' || typeof node.value !== 'boolean') return wrong();
       return node.value;
-    case 'tuple':
-    case 'list': {
+    case 'tuple': {
       if (node.kind !== 'seq') return wrong();
       const n = node.items.length;
-      const tooShort = spec.type === 'tuple' ? n !== spec.length : n < spec.minItems;
-      const tooLong = spec.type === 'tuple' ? false : spec.maxItems !== undefined && n > spec.maxItems;
-      if (tooShort || tooLong) fail(node.origin, field, `expected ${allowed}, got ${n} item${n === 1 ? '' : 's'}`);
+      if (n !== spec.length) fail(node.origin, field, `expected ${allowed}, got ${n} item${n === 1 ? '' : 's'}`);
       const values = node.items.map((item, i) => checkNumber(spec.items, item, `${field}[${i}]`, () => fail(item.origin, `${field}[${i}]`, `expected ${describeAllowed(spec.items)}, got ${describeNode(item)}`), describeAllowed(spec.items)));
-      if (spec.type === 'tuple' && spec.ascending && values[0] > values[1]) fail(node.origin, field, `min ${values[0]} is greater than max ${values[1]}; allowed ${allowed}`);
+      if (spec.ascending && values[0] > values[1]) fail(node.origin, field, `min ${values[0]} is greater than max ${values[1]}; allowed ${allowed}`);
       return values;
     }
     default:
