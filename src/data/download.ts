@@ -34,6 +34,8 @@ export interface DownloadPlan {
   files: RemoteFile[];
   /** The folder (relative to the root) that exists once the dataset is in place. */
   produces: string;
+  /** Paths (relative to the root) whose presence means the dataset is already in place. */
+  expect: string[];
 }
 
 export type ImagenetteVariant = 'full' | '320' | '160';
@@ -53,27 +55,34 @@ export function downloadPlan(dataset: DownloadableDataset, variant: ImagenetteVa
     case 'cifar10':
       return {
         dataset, produces: 'cifar-10-batches-bin',
+        expect: [1, 2, 3, 4, 5].map((b) => `cifar-10-batches-bin/data_batch_${b}.bin`).concat('cifar-10-batches-bin/test_batch.bin'),
         files: [{ url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', checksum: { algorithm: 'md5', hex: 'c32a1d4ab5d03f1284b67883e8d87530' }, extract: true }],
       };
-    case 'fashion-mnist':
+    case 'fashion-mnist': {
+      const files = [
+        ['train-images-idx3-ubyte.gz', '8d4fb7e6c68d591d4c3dfef9ec88bf0d'],
+        ['train-labels-idx1-ubyte.gz', '25c81989df183df01b3e8a0aad5dffbe'],
+        ['t10k-images-idx3-ubyte.gz', 'bef4ecab320f06d8554ea6380940ec79'],
+        ['t10k-labels-idx1-ubyte.gz', 'bb300cfdad3c16e7a12a480ee83cd310'],
+      ];
       return {
         dataset, produces: '.',
-        files: [
-          ['train-images-idx3-ubyte.gz', '8d4fb7e6c68d591d4c3dfef9ec88bf0d'],
-          ['train-labels-idx1-ubyte.gz', '25c81989df183df01b3e8a0aad5dffbe'],
-          ['t10k-images-idx3-ubyte.gz', 'bef4ecab320f06d8554ea6380940ec79'],
-          ['t10k-labels-idx1-ubyte.gz', 'bb300cfdad3c16e7a12a480ee83cd310'],
-        ].map(([file, md5]) => ({ url: FASHION_BASE + file, checksum: { algorithm: 'md5' as const, hex: md5 }, extract: false })),
+        // Each file is checksummed on every run instead (they are small and kept as they are).
+        expect: [],
+        files: files.map(([file, md5]) => ({ url: FASHION_BASE + file, checksum: { algorithm: 'md5' as const, hex: md5 }, extract: false })),
       };
+    }
     case 'stl10':
       return {
         dataset, produces: 'stl10_binary',
+        expect: ['train_X.bin', 'train_y.bin', 'test_X.bin', 'test_y.bin', 'unlabeled_X.bin'].map((f) => `stl10_binary/${f}`),
         files: [{ url: 'http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz', checksum: { algorithm: 'md5', hex: '91f7769df0f17e558f3565bffb0c7dfb' }, extract: true }],
       };
     case 'imagenette': {
       const v = IMAGENETTE[variant];
       return {
         dataset, produces: v.folder,
+        expect: [`${v.folder}/train`, `${v.folder}/val`],
         files: [{ url: `https://s3.amazonaws.com/fast-ai-imageclas/${v.file}`, checksum: { algorithm: 'md5', hex: v.md5 }, extract: true }],
       };
     }
@@ -209,6 +218,11 @@ export async function downloadDataset(dataset: DownloadableDataset, root: string
   let plan = opts.plan ?? downloadPlan(dataset, opts.variant);
   if (opts.mirror) plan = withMirror(plan, opts.mirror);
   const dir = path.resolve(root);
+  const produced = path.join(dir, plan.produces);
+  if (plan.expect.length > 0 && plan.expect.every((rel) => fs.existsSync(path.join(dir, rel)))) {
+    opts.log?.(`${dataset} is already in ${produced}; nothing to download`);
+    return produced;
+  }
   for (const file of plan.files) {
     const dest = path.join(dir, fileNameOf(file.url));
     await downloadFile(file, dest, opts);
@@ -218,7 +232,6 @@ export async function downloadDataset(dataset: DownloadableDataset, root: string
       fs.rmSync(dest);
     }
   }
-  const produced = path.join(dir, plan.produces);
   opts.log?.(`${dataset} is in ${produced}`);
   return produced;
 }

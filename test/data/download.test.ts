@@ -58,7 +58,7 @@ afterAll(async () => {
 
 function plan(name: string, data: Buffer, extract = true, hex = md5(data)): DownloadPlan {
   files.set(`/${name}`, data);
-  return { dataset: 'cifar10', produces: 'cifar-10-batches-bin', files: [{ url: `${served.base}/${name}`, checksum: { algorithm: 'md5', hex }, extract }] };
+  return { dataset: 'cifar10', produces: 'cifar-10-batches-bin', expect: ['cifar-10-batches-bin/test_batch.bin'], files: [{ url: `${served.base}/${name}`, checksum: { algorithm: 'md5', hex }, extract }] };
 }
 
 describe('downloadDataset against a local server', () => {
@@ -73,6 +73,12 @@ describe('downloadDataset against a local server', () => {
     const set = await loadDataset({ dataset: 'cifar10', root, train_split: 'train', test_split: 'test', image_size: 32, cache_dir: path.join(work, 'cache'), workers: 1 }, 'train', { seed: 0, tty: false });
     expect(Array.from(set.labels)).toEqual([1, 0, 2, 0, 3, 0, 4, 0, 5, 0]);
     expect(set.readBatch([9])).toEqual(expectedHwc(9, 32, 32, 3));
+    // A second run finds the dataset in place and fetches nothing.
+    served.requests.length = 0;
+    lines.length = 0;
+    await downloadDataset('cifar10', root, { plan: plan('cifar-10-binary.tar.gz', cifarArchive), log: (l) => lines.push(l) });
+    expect(served.requests).toEqual([]);
+    expect(lines).toEqual([`cifar10 is already in ${dir}; nothing to download`]);
   });
 
   test('an interrupted download resumes with an HTTP Range request', async () => {
@@ -115,7 +121,7 @@ describe('downloadDataset against a local server', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const root = path.join(work, 'offline');
-    const p: DownloadPlan = { dataset: 'stl10', produces: 'stl10_binary', files: [{ url: `http://127.0.0.1:${port}/stl10_binary.tar.gz`, checksum: { algorithm: 'md5', hex: '91f7769df0f17e558f3565bffb0c7dfb' }, extract: true }] };
+    const p: DownloadPlan = { dataset: 'stl10', produces: 'stl10_binary', expect: ['stl10_binary/train_X.bin'], files: [{ url: `http://127.0.0.1:${port}/stl10_binary.tar.gz`, checksum: { algorithm: 'md5', hex: '91f7769df0f17e558f3565bffb0c7dfb' }, extract: true }] };
     expect(await userErrorOf(() => downloadDataset('stl10', root, { plan: p }))).toBe(
       `cannot download http://127.0.0.1:${port}/stl10_binary.tar.gz (ECONNREFUSED); download it by other means, put it at ${path.join(root, 'stl10_binary.tar.gz')} and rerun the same command (it verifies and extracts it)`,
     );
