@@ -29,7 +29,7 @@ interface BatchNormTrainAttrs { eps: number; affine: boolean }
  * Training-mode batch norm: y = γ (x − μ_B) / √(σ²_B + ε) + β with biased batch statistics, which are
  * also outputs (for the running-statistic update). Statistics come from ReduceMean because ONNX
  * BatchNormalization(training_mode=1) overwrites its input_mean/input_var buffers in ORT (DESIGN.md).
- * The gradient is the closed form, reusing the two reductions dβ and dγ.
+ * The gradient is the closed form, reusing the two reductions dβ = Σg and Σg·(x − μ).
  */
 const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
   name: 'batchNormTrain',
@@ -73,28 +73,31 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     ctx.node('Reshape', [v, c], [variance]);
   },
   grad: (ctx, [gy, gMean, gVar], [x, gamma], [, mean, variance], { eps, affine }) => {
+    // dx = γ/σ (g − mean(g) − x̂ mean(g x̂)) written as A·g + B·(x − μ) + C with per-channel A, B, C,
+    // so the big tensors are touched by few elementwise ops.
     const axes = statAxes(x.rank);
     const bshape = channelShape(x.shape);
+    const c = [x.shape[1]];
     const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
-    const mean4 = reshape(mean, bshape);
     const invStd = reciprocal(sqrt(add(reshape(variance, bshape), eps)));
-    const centered = sub(x, mean4);
-    const xhat = mul(centered, invStd);
+    const centered = sub(x, reshape(mean, bshape));
     const g = gy ?? zerosLike(x);
-    const dBeta = reduceSum(g, axes, true);
-    const dGammaK = reduceSum(mul(g, xhat), axes, true);
-    const gamma4 = affine ? reshape(gamma, bshape) : null;
+    const sumG = reduceSum(g, axes, true);
+    const sumGC = reduceSum(mul(g, centered), axes, true);
     let dx: Tensor | null = null;
     if (ctx.needsGrad[0]) {
-      const scale = gamma4 ? mul(gamma4, invStd) : invStd;
-      dx = mul(scale, sub(sub(g, div(dBeta, count)), mul(xhat, div(dGammaK, count))));
-      if (gMean) dx = add(dx, div(reshape(gMean, bshape), count));
-      if (gVar) dx = add(dx, mul(centered, mul(reshape(gVar, bshape), 2 / count)));
+      const A = affine ? mul(reshape(gamma, bshape), invStd) : invStd;
+      let B = mul(A, mul(mul(invStd, invStd), -1 / count));
+      let C = mul(A, mul(sumG, -1 / count));
+      B = mul(B, sumGC);
+      if (gMean) C = add(C, div(reshape(gMean, bshape), count));
+      if (gVar) B = add(B, mul(reshape(gVar, bshape), 2 / count));
+      dx = add(add(mul(A, g), mul(B, centered)), C);
     }
     return [
       dx,
-      affine && ctx.needsGrad[1] ? reshape(dGammaK, [x.shape[1]]) : null,
-      affine && ctx.needsGrad[2] ? reshape(dBeta, [x.shape[1]]) : null,
+      affine && ctx.needsGrad[1] ? reshape(mul(sumGC, invStd), c) : null,
+      affine && ctx.needsGrad[2] ? reshape(sumG, c) : null,
     ];
   },
 });
