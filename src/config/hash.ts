@@ -13,11 +13,15 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The identity of an experiment: sha256 of the canonical JSON of the resolved config without
- * `output` (moving results elsewhere does not change what was run), first 12 hex characters.
+ * The identity of an experiment: sha256 of the canonical JSON of the resolved config without its
+ * machine-local fields, first 12 hex characters.
  */
 export function configHash(c: ResolvedConfig): string {
-  const { output: _output, ...identity } = c;
+  // Where things live on this machine (output folder, data root, decode cache, worker count) does
+  // not change what is measured, so moving data or results keeps a run's identity.
+  const { output: _output, data, ...rest } = c;
+  const { root: _root, cache_dir: _cacheDir, workers: _workers, ...dataIdentity } = data;
+  const identity = { ...rest, data: dataIdentity };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 12);
 }
 

@@ -244,4 +244,18 @@ describe('hash and resolved YAML', () => {
   });
 });
 
-const PINNED_HASH = '28b10f153f0e';
+const PINNED_HASH = 'b314fee8ea0d';
+
+describe('hash identity', () => {
+  test('machine-local fields (data root, cache dir, workers, output) do not change the hash', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-hash-'));
+    const a = path.join(dir, 'a.yaml');
+    const b = path.join(dir, 'b.yaml');
+    fs.writeFileSync(a, 'name: x\n');
+    fs.writeFileSync(b, 'name: x\noutput: elsewhere\ndata:\n  root: /mnt/data\n  cache_dir: /tmp/c\n  workers: 7\n');
+    const c = path.join(dir, 'c.yaml');
+    fs.writeFileSync(c, 'name: x\nseed: 1\n');
+    expect(configHash(loadConfig(b))).toBe(configHash(loadConfig(a)));
+    expect(configHash(loadConfig(c))).not.toBe(configHash(loadConfig(a)));
+  });
+});
