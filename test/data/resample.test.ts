@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import sharp from 'sharp';
+import { loadDataset } from '../../src/data/index';
 import { resizeBilinear, resizeShorterCenterCrop } from '../../src/data/resample';
 import { tempDir } from './fixtures';
 
@@ -85,5 +87,43 @@ for i, (w, h, c, s) in enumerate(${JSON.stringify(shapes)}):
       const expected = new Uint8Array(fs.readFileSync(path.join(dir, `out${i}.u8`)));
       expect(Buffer.from(resizeShorterCenterCrop(inputs[i], w, h, c, s)).equals(Buffer.from(expected))).toBe(true);
     });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  (hasPil ? test : test.skip)('JPEG folder cache equals Pillow decode + Resize + CenterCrop of the same files', async () => {
+    const dir = tempDir('pil-jpeg');
+    const shapes: Array<[number, number, string]> = [[333, 250, '4:2:0'], [180, 260, '4:4:4']];
+    const files: string[] = [];
+    for (const [k, [w, h, subsampling]] of shapes.entries()) {
+      const px = Buffer.alloc(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = Math.round(127 + 100 * Math.sin(x / (7 + c) + y / 11)) ^ ((x * y * (c + 1)) & 15);
+      const file = path.join(dir, 'train', `class${k}`, 'img.JPEG');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85, chromaSubsampling: subsampling }).toFile(file);
+      files.push(file);
+    }
+    const size = 96;
+    const set = await loadDataset({ dataset: 'imagefolder', root: dir, train_split: 'train', test_split: 'val', image_size: size, cache_dir: path.join(dir, 'cache'), workers: 2 }, 'train', { seed: 0, tty: false, log: () => undefined });
+    const script = `
+import numpy as np, sys
+from PIL import Image
+s = ${size}
+for i, f in enumerate(sys.argv[2:]):
+    img = Image.open(f).convert('RGB')
+    w, h = img.size
+    short, long = (w, h) if w <= h else (h, w)
+    nl = int(s * long / short)
+    nw, nh = (s, nl) if w <= h else (nl, s)
+    r = img.resize((nw, nh), Image.BILINEAR)
+    top, left = int(round((nh - s) / 2.0)), int(round((nw - s) / 2.0))
+    np.asarray(r.crop((left, top, left + s, top + s))).astype(np.uint8).tofile(f'{sys.argv[1]}/pil{i}.u8')
+`;
+    const run = spawnSync(python, ['-c', script, dir, ...files], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    for (let i = 0; i < files.length; i++) {
+      const expected = fs.readFileSync(path.join(dir, `pil${i}.u8`));
+      expect(Buffer.from(set.readBatch([i])).equals(expected)).toBe(true);
+    }
+    set.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
