@@ -21,7 +21,23 @@
  * a gradient rule on the path throws a GraphError naming it. Unreached `wrt` get zeros by default.
  *
  * Ops: one `defineOp({ name, inferShape, emit, grad })` each, in ops/*.ts; gradient rules use the
- * same public functions. New ops: defineOp + a small exported function calling applyOp.
+ * same public functions. New ops (e.g. in-graph augmentation): defineOp + a small exported function
+ * calling applyOp; inferShape reports problems with fail('...').
+ *   elementwise  add sub mul div pow maximum minimum neg exp log sqrt reciprocal abs sign relu
+ *                sigmoid tanh erf gelu clip where cast stopGradient; no gradient: equal less greater
+ *                lessOrEqual greaterOrEqual logicalAnd logicalNot
+ *   reduce       reduceSum reduceMean reduceMax reduceMin (axes?, keepdims) argmax sumToShape
+ *   shape        reshape flatten unsqueeze squeeze transpose expand expandAs fill zerosLike concat
+ *                split slice pad gather gatherElements scatterElementsAdd scatterNDAdd
+ *   matmul       matmul gemm linear matrixTranspose
+ *   nn           softmax logSoftmax logSumExp crossEntropy oneHot l2Normalize conv2d maxPool2d
+ *                globalAvgPool batchNormTrain batchNormEval layerNorm topK multiHeadSelfAttention
+ * Conv gradients: input grad = Conv with flipped, in/out-transposed weight (stride 1) or
+ * ConvTranspose (stride > 1); weight grad = im2col from k·k Slices + Concat + one MatMul/Gemm
+ * (setConvWeightGradLayout picks the layout; 'auto' by output size).
+ * Batch norm in training mode never uses ONNX BatchNormalization(training_mode=1): ORT overwrites
+ * its statistic inputs. batchNormTrain returns { y, mean, variance (biased) }; the running-statistic
+ * update (momentum, unbiased variance M/(M−1)) belongs to the module that owns the buffers.
  *
  * ONNX: toOnnx(graph, { outputs?, opset = 20, irVersion = 10, keepUnusedInputs = true }) emits only
  * nodes some output depends on; node names are '<scope>/<op>_<counter>' (stable across builds).
