@@ -27,6 +27,8 @@ export const DEFAULT_OPSET = 20;
 export const DEFAULT_IR_VERSION = 10;
 
 export interface OnnxOptions {
+  /** Model inputs in this order (default: every graph input, in declaration order). */
+  inputs?: readonly Tensor[];
   /** Model outputs (default: those declared with graph.output), in this order. */
   outputs?: readonly { name: string; tensor: Tensor }[];
   opset?: number;
@@ -148,7 +150,13 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
   }
   nodes.push(...identities);
   const keepUnused = opts.keepUnusedInputs ?? true;
-  const inputs = graph.inputs.filter((t) => keepUnused || liveTensors.has(t.id));
+  if (opts.inputs) {
+    const listed = new Set(opts.inputs.map((t) => t.id));
+    for (const t of opts.inputs) if (t.source.kind !== 'input' || t.graph !== graph) throw new GraphError(`toOnnx: ${t.name} is not an input of graph '${graph.name}'`);
+    const missing = graph.inputs.filter((t) => liveTensors.has(t.id) && !listed.has(t.id));
+    if (missing.length) throw new GraphError(`toOnnx: the outputs need inputs that are not listed: ${missing.map((t) => t.name).join(', ')}`);
+  }
+  const inputs = (opts.inputs ?? graph.inputs).filter((t) => keepUnused || liveTensors.has(t.id));
   const model = create(ModelProtoSchema, {
     irVersion: BigInt(opts.irVersion ?? DEFAULT_IR_VERSION),
     producerName: 'ssl-bench',

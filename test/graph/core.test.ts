@@ -124,6 +124,10 @@ describe('graph core', () => {
     expect(names).toEqual(['Gemm:fc/gemm_1', 'Relu:fc/relu_2']);
     expect(model.graph!.output.map((o) => o.name)).toEqual(['y']);
     expect(Number(model.opsetImport[0].version)).toBe(20);
+    const { g } = build();
+    const [x, w] = g.inputs;
+    expect(toModelProto(g, { inputs: [w, x] }).graph!.input.map((i) => i.name)).toEqual(['w', 'x']);
+    expect(() => toModelProto(g, { inputs: [x] })).toThrow('toOnnx: the outputs need inputs that are not listed: w');
   });
 
   it('runs an inference graph with a symbolic batch dim at two batch sizes', async () => {
