@@ -25,8 +25,8 @@ async function runRule(rule: OptimizerRule, p0: Float64Array, grads: Float64Arra
   g.output('w:next', out.param);
   out.state.forEach((t, i) => g.output(`${states[i].name}:next`, t));
   const session = await ort.InferenceSession.create(toOnnx(g), { intraOpNumThreads: 1 });
-  let p = Float32Array.from(p0);
-  let st = states.map((s) => new Float32Array(s.shape.reduce((a, b) => a * b, 1)));
+  let p: Float32Array = Float32Array.from(p0);
+  let st: Float32Array[] = states.map((s) => new Float32Array(s.shape.reduce((a, b) => a * b, 1)));
   const params: Float64Array[] = [];
   for (let k = 0; k < grads.length; k++) {
     const feeds: Record<string, ort.Tensor> = {
