@@ -1,0 +1,17 @@
+/**
+ * engine/ — ORT sessions on cpu | cuda | webgpu, the training-step model and its runner, the state
+ * store, the inference (embedding) model, checkpoints and the standalone backbone export.
+ *
+ *   createSession(bytes, device, { threads, executionMode, log, profilePrefix }) → { session, device }
+ *   buildTrainStep({ name, trainable, frozen?, buffers, optimizer, excludeNormBiasFromWd?, emaPairs?,
+ *                    gradClipNorm?, build(step) → { loss, metrics? } }) → TrainStepModel
+ *   TrainStepRunner.create(model, initialValues, { device, threads, outputs }) ; runner.step(data, { lr, weightDecay, emaMomentum? })
+ */
+export { createSession, cudaProviderInstalled } from './session';
+export type { Device, ResolvedDevice, SessionOptions, CreatedSession } from './session';
+export { buildTrainStep, nextName, SCALAR } from './train-step';
+export type { TrainStepSpec, TrainStepModel, StepBuilder, StateEntry, DataInput } from './train-step';
+export { StateStore } from './state-store';
+export type { HostData } from './state-store';
+export { TrainStepRunner } from './runner';
+export type { StepScalars, StepResult, OutputMode, RunnerOptions } from './runner';

@@ -1,0 +1,103 @@
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../errors';
+import { createSession, type Device, type ResolvedDevice, type SessionOptions } from './session';
+import { StateStore, type HostData } from './state-store';
+import { SCALAR, nextName, type TrainStepModel } from './train-step';
+
+export interface StepScalars {
+  lr: number;
+  weightDecay: number;
+  /** Required when the model has EMA pairs. */
+  emaMomentum?: number;
+}
+
+export interface StepResult {
+  loss: number;
+  metrics: Record<string, number>;
+}
+
+/**
+ * How next-state values come back. 'fresh': ORT allocates the outputs and the runner keeps the
+ * returned tensors. 'pingpong': two tensors per updated entry; each run writes into the one not
+ * being read (passing an input's own tensor as its output is unsafe: ORT may run an update before
+ * the last read of the old value). onnxruntime-node returns a copy of every output either way, so
+ * 'pingpong' only adds a write; measured by scripts/bench-step.js --outputs (see its header).
+ */
+export type OutputMode = 'fresh' | 'pingpong';
+
+export interface RunnerOptions extends SessionOptions {
+  device?: Device;
+  outputs?: OutputMode;
+}
+
+/** Runs a TrainStepModel: one session.run per step, state kept in a StateStore. */
+export class TrainStepRunner {
+  private readonly scalarTensors: Record<string, ort.Tensor> = {};
+  private readonly spare = new Map<string, ort.Tensor>();
+
+  private constructor(
+    readonly model: TrainStepModel,
+    readonly session: ort.InferenceSession,
+    readonly device: ResolvedDevice,
+    readonly state: StateStore,
+    readonly outputs: OutputMode,
+  ) {
+    for (const s of model.scalarNames) this.scalarTensors[s] = new ort.Tensor('float32', new Float32Array(1), []);
+    if (outputs === 'pingpong') {
+      for (const name of model.updatedNames) {
+        const t = state.get(name);
+        const data = t.type === 'int64' ? new BigInt64Array(t.size) : new Float32Array(t.size);
+        this.spare.set(name, new ort.Tensor(t.type as 'float32', data as never, t.dims));
+      }
+    }
+  }
+
+  static async create(model: TrainStepModel, initial: ReadonlyMap<string, HostData>, opts: RunnerOptions = {}): Promise<TrainStepRunner> {
+    const state = new StateStore(model.state, initial);
+    const { session, device } = await createSession(model.modelBytes, opts.device ?? 'cpu', opts);
+    return new TrainStepRunner(model, session, device, state, opts.outputs ?? 'fresh');
+  }
+
+  /** One optimizer step: feeds data + scalars + state, swaps the next state in, returns loss and metrics. */
+  async step(data: Record<string, ort.Tensor>, scalars: StepScalars): Promise<StepResult> {
+    const feeds: Record<string, ort.Tensor> = { ...data };
+    for (const d of this.model.dataInputs) {
+      if (!feeds[d.name]) throw new UserError(`training step '${d.name}': no data fed; the model needs ${this.model.dataInputs.map((x) => x.name).join(', ')}`);
+    }
+    (this.scalarTensors[SCALAR.lr].data as Float32Array)[0] = scalars.lr;
+    (this.scalarTensors[SCALAR.weightDecay].data as Float32Array)[0] = scalars.weightDecay;
+    const ema = this.scalarTensors[SCALAR.emaMomentum];
+    if (ema) {
+      if (scalars.emaMomentum === undefined) throw new Error('this training step has EMA pairs: emaMomentum is required');
+      (ema.data as Float32Array)[0] = scalars.emaMomentum;
+    }
+    Object.assign(feeds, this.scalarTensors);
+    this.state.feedInto(feeds);
+    let out: ort.InferenceSession.OnnxValueMapType;
+    if (this.outputs === 'pingpong') {
+      const fetches: Record<string, ort.Tensor | null> = { loss: null };
+      for (const m of this.model.metricNames) fetches[m] = null;
+      for (const [name, t] of this.spare) fetches[nextName(name)] = t;
+      out = await this.session.run(feeds, fetches);
+      for (const name of this.model.updatedNames) {
+        const written = this.spare.get(name)!;
+        this.spare.set(name, this.state.get(name));
+        this.state.set(name, written);
+      }
+    } else {
+      out = await this.session.run(feeds);
+      for (const name of this.model.updatedNames) this.state.set(name, out[nextName(name)] as ort.Tensor);
+    }
+    const metrics: Record<string, number> = {};
+    for (const m of this.model.metricNames) metrics[m] = scalarOf(out[m] as ort.Tensor);
+    return { loss: scalarOf(out.loss as ort.Tensor), metrics };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function scalarOf(t: ort.Tensor): number {
+  return Number((t.data as Float32Array)[0]);
+}
