@@ -5,7 +5,7 @@
  * Prints the fastest session.run time of each formulation (2 intra-op threads, CPU EP).
  */
 import * as ort from 'onnxruntime-node';
-import { Graph, concat, conv2d, grad, pad, reshape, setConvWeightGradLayout, slice, toOnnx, transpose, unsqueeze, type Tensor, type WeightGradLayout } from '../../src/graph';
+import { Graph, add, conv2d, grad, pad, reduceSum, setConvIm2colForwardMaxPixels, reshape, setConvWeightGradLayout, slice, toOnnx, transpose, unsqueeze, type Tensor, type WeightGradLayout } from '../../src/graph';
 
 interface Layer { name: string; cin: number; cout: number; hw: number; k: number; stride: number }
 const layers: Layer[] = [
@@ -61,6 +61,20 @@ const variants: Variant[] = [
     },
   })),
   { name: 'dX (flipped Conv / ConvTranspose)', build: (g, l) => { const { x, w, gy, pd } = inputs(g, l); return grad(conv2d(x, w, undefined, { stride: l.stride, pad: pd }), [x], { seed: gy })[0]; } },
+  ...([['Conv', 0], ['im2col Gemm', 1e9]] as [string, number][]).map(([label, pixels]): Variant => ({
+    name: `fwd+dX+dW ${label}`,
+    build: (g, l) => {
+      const { x, w, gy, pd } = inputs(g, l);
+      const prev = setConvIm2colForwardMaxPixels(pixels);
+      try {
+        const y = conv2d(x, w, undefined, { stride: l.stride, pad: pd });
+        const [dx, dw] = grad(y, [x, w], { seed: gy });
+        return add(add(reduceSum(y), reduceSum(dx)), reduceSum(dw));
+      } finally {
+        setConvIm2colForwardMaxPixels(prev);
+      }
+    },
+  })),
   { name: 'dX zero-insertion + Conv', build: (g, l) => { const { w, gy, pd } = inputs(g, l); return l.stride === 1 ? gy : zeroInsertionInputGrad(gy, w, l, pd); } },
 ];
 
@@ -86,8 +100,8 @@ async function prepare(v: Variant, l: Layer): Promise<Prepared | null> {
 // disturbed by other processes.
 it('times conv gradient formulations', async () => {
   const lines: string[] = [];
-  for (const l of layers) {
-    const prepared = (await Promise.all(variants.map((v) => prepare(v, l)))).filter((p): p is Prepared => p !== null);
+  for (const l of layers.filter((x) => !process.env.LAYERS || x.name.includes(process.env.LAYERS))) {
+    const prepared = (await Promise.all(variants.filter((v) => !process.env.ONLY || v.name.includes(process.env.ONLY)).map((v) => prepare(v, l)))).filter((p): p is Prepared => p !== null);
     for (let r = 0; r < REPS; r++) {
       for (const p of prepared) {
         const t0 = performance.now();

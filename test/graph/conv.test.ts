@@ -1,4 +1,4 @@
-import { conv2d, setConvWeightGradLayout, type Conv2dOptions, type WeightGradLayout } from '../../src/graph';
+import { Graph, conv2d, setConvIm2colForwardMaxPixels, setConvWeightGradLayout, toModelProto, type Conv2dOptions, type WeightGradLayout } from '../../src/graph';
 import { checkGradient } from '../support/graph-harness';
 
 // [name, input shape, weight shape, options, bias]
@@ -19,13 +19,22 @@ const cases: ConvCase[] = [
   ['no pad, stride 3', [1, 2, 8, 8], [2, 2, 3, 3], { stride: 3 }, false],
 ];
 
-describe.each<WeightGradLayout>(['gemm', 'batched'])('conv2d gradients match finite differences (weight-grad layout %s)', (layout) => {
-  let previous: WeightGradLayout;
+// Formulations: ORT Conv forward with either weight-gradient layout, and the im2col + Gemm forward
+// (whose weight gradient reuses the forward columns).
+const formulations: [string, number, WeightGradLayout][] = [
+  ['Conv forward, im2col gemm weight grad', 0, 'gemm'],
+  ['Conv forward, im2col batched weight grad', 0, 'batched'],
+  ['im2col Gemm forward', 1e9, 'auto'],
+];
+
+describe.each(formulations)('conv2d gradients match finite differences (%s)', (_name, im2colPixels, layout) => {
+  let previous: [number, WeightGradLayout];
   beforeAll(() => {
-    previous = setConvWeightGradLayout(layout);
+    previous = [setConvIm2colForwardMaxPixels(im2colPixels), setConvWeightGradLayout(layout)];
   });
   afterAll(() => {
-    setConvWeightGradLayout(previous);
+    setConvIm2colForwardMaxPixels(previous[0]);
+    setConvWeightGradLayout(previous[1]);
   });
 
   // ORT's Conv is float32-only on CPU. The loss is bilinear in (x, w), so central differences have
@@ -36,4 +45,17 @@ describe.each<WeightGradLayout>(['gemm', 'batched'])('conv2d gradients match fin
     const res = await checkGradient((_g, [x, w, b]) => conv2d(x, w, b, opts), inputs, { eps: 1e-2, directions: 2 });
     expect(res.maxRelErr).toBeLessThan(1e-3);
   });
+});
+
+it('chooses the forward formulation by output size and group count', () => {
+  const opTypes = (hw: number, groups: number) => {
+    const g = new Graph('t');
+    const y = conv2d(g.input('x', [2, 4, hw, hw]), g.input('w', [4, 4 / groups, 3, 3]), undefined, { pad: 1, groups });
+    g.output('y', y);
+    return new Set(toModelProto(g).graph!.node.map((n) => n.opType));
+  };
+  expect(opTypes(8, 1).has('Conv')).toBe(false);
+  expect(opTypes(8, 1).has('Gemm')).toBe(true);
+  expect(opTypes(9, 1).has('Conv')).toBe(true);
+  expect(opTypes(4, 2).has('Conv')).toBe(true);
 });

@@ -5,7 +5,7 @@
  *   npx jest --testMatch '**\/test/graph/resnet-step.perf.ts' --testTimeout 900000
  */
 import * as ort from 'onnxruntime-node';
-import { Graph, add, batchNormTrain, conv2d, crossEntropy, globalAvgPool, grad, linear, mul, relu, sub, toOnnx, type Tensor } from '../../src/graph';
+import { Graph, add, batchNormTrain, conv2d, crossEntropy, globalAvgPool, grad, linear, mul, relu, setConvIm2colForwardMaxPixels, sub, toOnnx, type Tensor } from '../../src/graph';
 
 const BATCH = Number(process.env.BATCH ?? 128);
 const STEPS = Number(process.env.STEPS ?? 3);
@@ -51,26 +51,45 @@ function buildStep(): Graph {
   return g;
 }
 
-it('times a ResNet-18-CIFAR training step', async () => {
+async function prepare(label: string, im2colPixels: number) {
+  const prev = setConvIm2colForwardMaxPixels(im2colPixels);
   const t0 = performance.now();
   const g = buildStep();
   const bytes = toOnnx(g);
   const buildMs = performance.now() - t0;
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+  setConvIm2colForwardMaxPixels(prev);
+  // PROFILE=1 writes ORT's per-node profile (JSON) to /tmp/resnet-step-*.json.
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    enableProfiling: process.env.PROFILE === '1',
+    profileFilePrefix: `/tmp/resnet-step-${label}`,
+  });
   const feeds: Record<string, ort.Tensor> = {};
   for (const t of g.inputs) {
     const dims = t.shape as number[];
     const n = dims.reduce((a, b) => a * b, 1);
+    const isGamma = t.name.endsWith('bn.weight');
     feeds[t.name] = t.dtype === 'int64'
       ? new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)), dims)
-      : new ort.Tensor('float32', new Float32Array(n).map(() => (Math.random() - 0.5) * (t.name.endsWith('bn.weight') ? 0 : 0.1) + (t.name.endsWith('bn.weight') ? 1 : 0)), dims);
+      : new ort.Tensor('float32', new Float32Array(n).map(() => (isGamma ? 1 : (Math.random() - 0.5) * 0.1)), dims);
   }
-  const times: number[] = [];
-  for (let s = 0; s <= STEPS; s++) {
-    const t1 = performance.now();
-    await session.run(feeds);
-    if (s > 0) times.push(performance.now() - t1);
+  await session.run(feeds);
+  return { label, g, bytes, buildMs, session, feeds, times: [] as number[] };
+}
+
+// Variants run alternately (the machine is shared) and report median and minimum.
+it('times a ResNet-18-CIFAR training step', async () => {
+  const variants = [await prepare('conv-forward', 0), await prepare('im2col-forward-<=8x8', 64)].filter((v) => !process.env.ONLY || v.label.includes(process.env.ONLY));
+  for (let s = 0; s < STEPS; s++) {
+    for (const v of variants) {
+      const t1 = performance.now();
+      await v.session.run(v.feeds);
+      v.times.push(performance.now() - t1);
+    }
   }
-  times.sort((a, b) => a - b);
-  process.stdout.write(`graph nodes ${g.nodes.length}, model ${(bytes.length / 1e3).toFixed(0)} kB, build+serialise ${buildMs.toFixed(0)} ms; step batch ${BATCH}: median ${times[Math.floor(times.length / 2)].toFixed(0)} ms, min ${times[0].toFixed(0)} ms\n`);
+  for (const v of variants) {
+    if (process.env.PROFILE === '1') v.session.endProfiling();
+    const t = [...v.times].sort((a, b) => a - b);
+    process.stdout.write(`${v.label}: graph nodes ${v.g.nodes.length}, model ${(v.bytes.length / 1e3).toFixed(0)} kB, build+serialise ${v.buildMs.toFixed(0)} ms; step batch ${BATCH}: median ${t[Math.floor(t.length / 2)].toFixed(0)} ms, min ${t[0].toFixed(0)} ms\n`);
+  }
 });

@@ -1,5 +1,6 @@
 import { formatShape, isFloat, type Tensor } from '../graph';
 import { applyOp, defineOp, fail, guard } from '../op';
+import { stopGradient } from './elementwise';
 import { reduceMean, reduceSum } from './reduce';
 import { concat, fill, pad, reshape, scatterElementsAdd, slice, transpose, unsqueeze } from './shape';
 import { gemm, matmul } from './matmul';
@@ -95,9 +96,75 @@ const Conv2d = defineOp<Conv2dAttrs>({
   ],
 });
 
+/**
+ * Forward conv as one Gemm over precomputed im2col columns (inputs x, w, cols, bias?). The columns
+ * are built from stopGradient(x) by im2colChannelsFirst and kept for the weight gradient, which is
+ * then a single Gemm with no second im2col. x is an input only so the rule can return dL/dx.
+ */
+const Conv2dFromCols = defineOp<Conv2dAttrs>({
+  name: 'conv2dFromCols',
+  inferShape([x, w, cols, b], attrs) {
+    if (attrs.groups !== 1) fail('needs groups 1');
+    const [y] = Conv2d.inferShape(b ? [x, w, b] : [x, w], attrs);
+    const [, cin, kh, kw] = w.shape as number[];
+    const [n, , ho, wo] = y.shape as number[];
+    if (cols.shape[0] !== cin * kh * kw || cols.shape[1] !== n * ho * wo) fail(`columns ${formatShape(cols.shape)} do not match input ${formatShape(x.shape)} and weight ${formatShape(w.shape)}`);
+    return [y];
+  },
+  emit(ctx, [, w, cols, b], [y]) {
+    const [cout, cin, kh, kw] = ctx.inputTypes[1].shape as number[];
+    const [n, , ho, wo] = ctx.outputTypes[0].shape as number[];
+    const w2 = ctx.tmpName('weight2d');
+    const yc = ctx.tmpName('out_cn');
+    const y4 = ctx.tmpName('out_cnhw');
+    ctx.node('Reshape', [w, ctx.int64s([cout, cin * kh * kw])], [w2]);
+    if (b) {
+      const b2 = ctx.tmpName('bias');
+      ctx.node('Reshape', [b, ctx.int64s([cout, 1])], [b2]);
+      ctx.node('Gemm', [w2, cols, b2], [yc]);
+    } else {
+      ctx.node('Gemm', [w2, cols], [yc]);
+    }
+    ctx.node('Reshape', [yc, ctx.int64s([cout, n, ho, wo])], [y4]);
+    ctx.node('Transpose', [y4], [y], { perm: [1, 0, 2, 3] });
+  },
+  grad: (ctx, [g], [x, w, cols, b], _y, attrs) => {
+    const [cout] = w.shape as number[];
+    const [n, , ho, wo] = g!.shape as number[];
+    const gc = () => reshape(transpose(g!, [1, 0, 2, 3]), [cout, n * ho * wo]);
+    return [
+      ctx.needsGrad[0] ? convInputGrad(g!, x, w, attrs) : null,
+      ctx.needsGrad[1] ? reshape(gemm(gc(), cols, undefined, { transB: true }), w.shape) : null,
+      null,
+      b && ctx.needsGrad[3] ? reduceSum(g!, [0, 2, 3]) : null,
+    ];
+  },
+});
+
+/**
+ * Outputs with at most this many pixels (Ho·Wo) use the im2col + Gemm forward (ORT's Conv is
+ * ~1.7-1.9x slower than torch's at 8x8 and 4x4, DESIGN.md); 0 turns it off. Measured forward +
+ * both gradients, batch 128 (test/graph/conv-grad.perf.ts): 8x8 256ch 346 -> 227 ms, 4x4 512ch
+ * 343 -> 220 ms; but 16x16 200 -> 248 ms and 32x32 212 -> 312 ms, hence 64.
+ */
+let im2colForwardMaxPixels = 64;
+export function setConvIm2colForwardMaxPixels(pixels: number): number {
+  const prev = im2colForwardMaxPixels;
+  im2colForwardMaxPixels = pixels;
+  return prev;
+}
+
 /** 2-D convolution (NCHW input, OIHW weight, optional bias), as torch.nn.functional.conv2d. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts?: Conv2dOptions): Tensor {
-  return applyOp(Conv2d, bias ? [x, weight, bias] : [x, weight], convAttrs(opts))[0];
+  const attrs = convAttrs(opts);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  const [{ shape: [n, , ho, wo] }] = guard('conv2d', inputs, () => Conv2d.inferShape(inputs, attrs));
+  if (attrs.groups !== 1 || typeof n !== 'number' || (ho as number) * (wo as number) > im2colForwardMaxPixels) {
+    return applyOp(Conv2d, inputs, attrs)[0];
+  }
+  const [, , kh, kw] = weight.shape as number[];
+  const cols = im2colChannelsFirst(stopGradient(x), kh, kw, attrs, ho as number, wo as number);
+  return applyOp(Conv2dFromCols, bias ? [x, weight, cols, bias] : [x, weight, cols], attrs)[0];
 }
 
 /** Weight [Cout, Cin/G, kh, kw] as the weight of the transposed conv: [Cin, Cout/G, kh, kw], spatially flipped. */
@@ -144,30 +211,42 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
   const [, , ho, wo] = g.shape as number[];
   const G = a.groups;
   const layout = weightGradLayout === 'auto' ? (ho * wo >= 256 ? 'batched' : 'gemm') : weightGradLayout;
-  // 'gemm' works channels-first: [C, N, H, W], so the product's K axis is N·Ho·Wo.
-  const src = layout === 'gemm' ? transpose(x, [1, 0, 2, 3]) : x;
-  const padded = pad(src, [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
-  const views: Tensor[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const top = i * a.dilation[0];
-      const left = j * a.dilation[1];
-      const view = slice(padded, [top, left], [top + (ho - 1) * a.stride[0] + 1, left + (wo - 1) * a.stride[1] + 1], [2, 3], a.stride);
-      views.push(kh * kw === 1 ? view : unsqueeze(view, layout === 'gemm' ? 1 : 2));
-    }
-  }
   if (layout === 'gemm') {
-    // cols [G, Cin/G·k², N·Ho·Wo] from the stack [Cin, k², N, Ho, Wo]; g as [G, Cout/G, N·Ho·Wo].
-    const cols = reshape(concat(views, 1), [G, cinG * kh * kw, n * ho * wo]);
+    // cols [G, Cin/G·k², N·Ho·Wo]; g as [G, Cout/G, N·Ho·Wo].
+    const cols = reshape(im2colChannelsFirst(x, kh, kw, a, ho, wo), [G, cinG * kh * kw, n * ho * wo]);
     const gc = reshape(transpose(g, [1, 0, 2, 3]), [G, cout / G, n * ho * wo]);
     if (G === 1) return reshape(gemm(reshape(gc, [cout, n * ho * wo]), reshape(cols, [cin * kh * kw, n * ho * wo]), undefined, { transB: true }), w.shape);
     return reshape(transpose(matmul(cols, transpose(gc, [0, 2, 1])), [0, 2, 1]), w.shape);
   }
+  const padded = pad(x, [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
+  const views = kernelViews(padded, kh, kw, a, ho, wo).map((v) => (kh * kw === 1 ? v : unsqueeze(v, 2)));
   const stacked = concat(views, 2); // [N, Cin, k², Ho, Wo]
   const cols = reshape(stacked, [n, G, cinG * kh * kw, ho * wo]);
   const gT = transpose(reshape(g, [n, G, cout / G, ho * wo]), [0, 1, 3, 2]);
   const perSample = matmul(cols, gT); // [N, G, Cin/G·k², Cout/G]
   return reshape(transpose(reduceSum(perSample, [0]), [0, 2, 1]), [cout, cinG, kh, kw]);
+}
+
+/** The k·k shifted, strided views [.., .., Ho, Wo] of an already padded [.., .., H, W] tensor. */
+function kernelViews(padded: Tensor, kh: number, kw: number, a: Conv2dAttrs, ho: number, wo: number): Tensor[] {
+  const views: Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const top = i * a.dilation[0];
+      const left = j * a.dilation[1];
+      views.push(slice(padded, [top, left], [top + (ho - 1) * a.stride[0] + 1, left + (wo - 1) * a.stride[1] + 1], [2, 3], a.stride));
+    }
+  }
+  return views;
+}
+
+/** im2col of x [N, C, H, W] as [C·k², N·Ho·Wo] (rows ordered like the weight's [C, kh, kw]). */
+function im2colChannelsFirst(x: Tensor, kh: number, kw: number, a: Conv2dAttrs, ho: number, wo: number): Tensor {
+  const [n, c] = x.shape as number[];
+  const padded = pad(transpose(x, [1, 0, 2, 3]), [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
+  const views = kernelViews(padded, kh, kw, a, ho, wo);
+  const stacked = kh * kw === 1 ? views[0] : concat(views.map((v) => unsqueeze(v, 1)), 1); // [C, k², N, Ho, Wo]
+  return reshape(stacked, [c * kh * kw, n * ho * wo]);
 }
 
 interface ConvTransposeAttrs extends Conv2dAttrs { outputPadding: readonly number[] }
