@@ -45,3 +45,108 @@ export function ntXentWithBank(q: Matrix, k: Matrix, bank: Matrix, tau: number):
     return crossEntropyRow(logits, 0);
   }));
 }
+
+/** DCL / DCLW (weights from `weightsOf(a, b)`, 1 when omitted), averaged over both directions. */
+export function dcl(z0: Matrix, z1: Matrix, tau: number, sigma?: number): number {
+  const a = z0.map((r) => normalize(r));
+  const b = z1.map((r) => normalize(r));
+  const n = a.length;
+  const direction = (x: Matrix, y: Matrix) => {
+    const sims = x.map((xi, i) => dot(xi, y[i]) / (sigma ?? 1));
+    const total = sims.reduce((s, v) => s + Math.exp(v), 0);
+    const w = sims.map((s) => (sigma === undefined ? 1 : 2 - (n * Math.exp(s)) / total));
+    return mean(x.map((xi, i) => {
+      const negatives: number[] = [];
+      for (let j = 0; j < n; j++) if (j !== i) negatives.push(dot(xi, x[j]) / tau, dot(xi, y[j]) / tau);
+      return -w[i] * (dot(xi, y[i]) / tau) + logSumExp(negatives);
+    }));
+  };
+  return 0.5 * (direction(a, b) + direction(b, a));
+}
+
+const column = (m: Matrix, j: number): number[] => m.map((r) => r[j]);
+
+/** Barlow Twins with biased-variance standardisation (+ eps) and λ on the off-diagonal. */
+export function barlowTwins(za: Matrix, zb: Matrix, lambda: number, eps = 1e-5): number {
+  const n = za.length;
+  const d = za[0].length;
+  const standardise = (z: Matrix) => {
+    const cols = Array.from({ length: d }, (_, j) => {
+      const c = column(z, j);
+      const mu = mean(c);
+      const varBiased = mean(c.map((v) => (v - mu) ** 2));
+      return c.map((v) => (v - mu) / Math.sqrt(varBiased + eps));
+    });
+    return z.map((_, i) => cols.map((c) => c[i]));
+  };
+  const a = standardise(za);
+  const b = standardise(zb);
+  let loss = 0;
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) {
+      let c = 0;
+      for (let k = 0; k < n; k++) c += a[k][i] * b[k][j];
+      c /= n;
+      loss += i === j ? (1 - c) ** 2 : lambda * c * c;
+    }
+  }
+  return loss;
+}
+
+/** The three VICReg terms, unweighted. */
+export function vicregTerms(za: Matrix, zb: Matrix, eps = 1e-4): { invariance: number; variance: number; covariance: number } {
+  const n = za.length;
+  const d = za[0].length;
+  const invariance = mean(za.flatMap((r, i) => r.map((v, j) => (v - zb[i][j]) ** 2)));
+  const stats = (z: Matrix) => {
+    const mus = Array.from({ length: d }, (_, j) => mean(column(z, j)));
+    const cov = (i: number, j: number) => z.reduce((s, r) => s + (r[i] - mus[i]) * (r[j] - mus[j]), 0) / (n - 1);
+    const v = mean(Array.from({ length: d }, (_, j) => Math.max(0, 1 - Math.sqrt(cov(j, j) + eps))));
+    let c = 0;
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) if (i !== j) c += cov(i, j) ** 2;
+    return { v, c: c / d };
+  };
+  const sa = stats(za);
+  const sb = stats(zb);
+  return { invariance, variance: 0.5 * (sa.v + sb.v), covariance: sa.c + sb.c };
+}
+
+/** TiCo: the loss and the updated running covariance C. */
+export function tico(za: Matrix, zb: Matrix, cPrev: Matrix, beta: number, rho: number): { loss: number; c: Matrix } {
+  const a = za.map((r) => normalize(r));
+  const b = zb.map((r) => normalize(r));
+  const n = a.length;
+  const c = cPrev.map((row, i) => row.map((v, j) => beta * v + (1 - beta) * a.reduce((s, r) => s + r[i] * r[j], 0) / n));
+  const quadratic = mean(a.map((r) => r.reduce((s, ri, i) => s + ri * dot(c[i], r), 0)));
+  const loss = 1 - mean(a.map((r, i) => dot(r, b[i]))) + rho * quadratic;
+  return { loss, c };
+}
+
+/** lightly's MemoryBankModule ring buffer, one call: returns the bank before and mutates to after. */
+export class RingBuffer {
+  constructor(public rows: Matrix, public ptr = 0) {}
+
+  push(batch: Matrix): Matrix {
+    const before = this.rows.map((r) => [...r]);
+    const size = this.rows.length;
+    if (this.ptr + batch.length >= size) {
+      for (let r = this.ptr; r < size; r++) this.rows[r] = [...batch[r - this.ptr]];
+      this.ptr = 0;
+    } else {
+      batch.forEach((row, b) => (this.rows[this.ptr + b] = [...row]));
+      this.ptr += batch.length;
+    }
+    return before;
+  }
+}
+
+/** The bank entry of highest cosine similarity for each row (first on ties), as stored. */
+export function nearestNeighbours(z: Matrix, bank: Matrix): Matrix {
+  return z.map((row) => {
+    let best = 0;
+    bank.forEach((entry, k) => {
+      if (cosine(row, entry, 1e-12) > cosine(row, bank[best], 1e-12)) best = k;
+    });
+    return bank[best];
+  });
+}
