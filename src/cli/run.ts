@@ -81,7 +81,7 @@ export function registerRun(program: Command): void {
       fs.mkdirSync(runDir, { recursive: true });
       writeFileAtomic(path.join(runDir, 'config.resolved.yaml'), resolvedConfigYaml(config));
       process.stdout.write(`${file}: run directory ${runDir}\n`);
-      await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true });
+      await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true, configFile: file });
     }
   });
 }

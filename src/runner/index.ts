@@ -1,19 +1,104 @@
+import * as path from 'node:path';
 import { UserError } from '../errors';
+import { configHash, displayPath, resolvedConfigYaml } from '../config';
 import type { ResolvedConfig } from '../config';
+import { writeFileAtomic } from '../util/atomic';
+import { InterruptFlag } from './interrupt';
+import { runLoop, type LoopOutcome } from './loop';
+import { createProgress, type ProgressReporter } from './progress';
+import { CONFIG_FILE, holdsResults, inspectRunDir, moveAside, seedRuns, type RunDirState } from './run-dir';
+import type { TrainingFactory } from './training';
+
+export type { Training, TrainingFactory, StepResult, Position, JsonValue } from './training';
+export { runLoop } from './loop';
+export type { LoopOptions, LoopOutcome } from './loop';
 
 export interface RunOptions {
-  /** Continue from the run directory's last checkpoint instead of starting over. */
+  /** Continue the run directory's unfinished runs from their last checkpoints. */
   resume: boolean;
-  /** Run even though the run directory holds a finished result. */
+  /** Move an existing run directory aside (`<dir>.replaced-<time>`) and start over. */
   force: boolean;
+  /** Config file the run was started from (recorded in summary.json); default: the resolved copy. */
+  configFile?: string;
+  /** Builds each run's training; default: the engine's builder. */
+  createTraining?: TrainingFactory;
+  /** Lifecycle messages (run started, resumed, skipped, finished); default: stdout. */
+  log?: (line: string) => void;
+  /** Progress display; default: bars on a terminal stderr, plain lines otherwise. */
+  progress?: ProgressReporter;
+}
+
+/** The seam to the code that assembles networks, loss, augmentation, data and engine into a Training. */
+const engineTraining: TrainingFactory = async (_config, runDir) => {
+  throw new UserError(`run: training engine not available yet in this build (config validated, run directory ${runDir} prepared)`, 1);
+};
+
+type Plan = { seed: number; dir: string; start: 'fresh' | 'resume' } | { seed: number; dir: string; skip: string; failed: boolean };
+
+function plan(state: RunDirState, seed: number, dir: string, options: RunOptions): Plan {
+  switch (state.kind) {
+    case 'empty':
+      return { seed, dir, start: 'fresh' };
+    case 'finished':
+      return { seed, dir, skip: `already finished, results in ${displayPath(state.summaryFile)} (use --force to rerun)`, failed: false };
+    case 'diverged':
+      return { seed, dir, skip: `diverged earlier, see ${displayPath(state.summaryFile)} (use --force to rerun)`, failed: true };
+    case 'unfinished':
+      if (!options.resume) {
+        throw new UserError(`${displayPath(dir)}: holds an unfinished run${state.hasCheckpoint ? ' with a checkpoint' : ''}; --resume continues it, --force moves the directory aside and starts over`);
+      }
+      return { seed, dir, start: state.hasCheckpoint ? 'resume' : 'fresh' };
+  }
 }
 
 /**
- * Trains and evaluates one resolved config inside `runDir`, which already holds
- * `config.resolved.yaml`. This build has no training engine yet, so it says so as a failed run.
+ * Trains and evaluates one resolved config inside `runDir` (which holds config.resolved.yaml):
+ * n_runs runs with seeds seed, seed + 1, ... (subdirectories seed<S> when n_runs > 1).
+ * Finished and diverged runs are reported, never overwritten; unfinished ones need --resume;
+ * --force first moves the whole directory aside. Every directory is checked before any training
+ * starts. A diverged run does not stop the other seeds; an interrupt stops everything.
+ * Failures (divergence, interrupt) end as UserError with exit code 1.
  */
 export async function runExperiment(config: ResolvedConfig, runDir: string, options: RunOptions): Promise<void> {
-  void config;
-  void options;
-  throw new UserError(`run: training engine not available yet in this build (config validated, run directory ${runDir} prepared)`, 1);
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const createTraining = options.createTraining ?? engineTraining;
+  const hash = configHash(config);
+  if (options.force && holdsResults(runDir)) {
+    const aside = moveAside(runDir, new Date());
+    log(`--force: previous results moved to ${displayPath(aside)}`);
+    writeFileAtomic(path.join(runDir, CONFIG_FILE), resolvedConfigYaml(config));
+  }
+  const runs = seedRuns(runDir, config);
+  const plans = runs.map(({ seed, dir }) => plan(inspectRunDir(dir), seed, dir, options));
+  const failures: string[] = [];
+  for (const p of plans) {
+    const title = runs.length === 1 ? path.basename(runDir) : `${path.basename(runDir)}/seed${p.seed}`;
+    if ('skip' in p) {
+      log(`${title}: ${p.skip}`);
+      if (p.failed) failures.push(`${title} diverged`);
+      continue;
+    }
+    const training = await createTraining({ ...config, seed: p.seed }, p.dir);
+    if (p.start === 'resume') log(`${title}: resuming from ${displayPath(path.join(p.dir, 'checkpoint', 'last.ckpt'))}`);
+    const progress = options.progress ?? createProgress(process.stderr);
+    const interrupts = new InterruptFlag((line) => progress.log(line)).install();
+    let outcome: LoopOutcome;
+    try {
+      outcome = await runLoop(training, {
+        runDir: p.dir, config: { ...config, seed: p.seed }, configHash: hash, configFile: options.configFile ?? path.join(runDir, CONFIG_FILE),
+        runName: title, start: p.start, progress, interrupts,
+      });
+    } finally {
+      interrupts.dispose();
+    }
+    if (outcome.status === 'interrupted') throw new UserError(`${title}: ${outcome.message}`, 1);
+    if (outcome.status === 'diverged') {
+      log(`${title}: ${outcome.message}`);
+      failures.push(`${title} diverged`);
+      continue;
+    }
+    const knn = outcome.summary.metrics.knn_top1;
+    log(`${title}: finished${knn ? `, knn_top1 ${knn.value.toFixed(4)} (max over epochs)` : ''}, results in ${displayPath(path.join(p.dir, 'summary.json'))}`);
+  }
+  if (failures.length > 0) throw new UserError(`run: ${failures.join(', ')} (NaN/Inf loss); see the summaries above`, 1);
 }

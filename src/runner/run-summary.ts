@@ -1,0 +1,82 @@
+import type { ResolvedConfig } from '../config';
+import { KNOWN_METRICS, type MetricValue, type RunStatus, type RunSummary } from '../report/summary';
+import type { LoopState } from './loop-state';
+import type { EpochRow } from './metrics-csv';
+
+/** Builds summary.json from the loop state: every number comes from the rows the run produced. */
+
+const GIB = 1024 ** 3;
+
+function evalProtocol(name: string, config: ResolvedConfig): string {
+  const split = `${config.data.dataset} ${config.data.test_split} split`;
+  if (name.startsWith('knn_')) return `kNN k=${config.eval.knn.k} t=${config.eval.knn.temperature}, ${split}`;
+  if (name.startsWith('online_linear_')) return `online linear classifier on detached features, ${split}`;
+  return `online evaluation "${name}", ${split}`;
+}
+
+/**
+ * Every evaluated metric twice: `<name>` = maximum over evaluated epochs (the published protocol)
+ * and `<name>_final` = the last evaluated epoch; each with its protocol spelled out.
+ */
+export function summaryMetrics(rows: readonly EpochRow[], config: ResolvedConfig): Record<string, MetricValue> {
+  const metrics: Record<string, MetricValue> = {};
+  const names = [...new Set(rows.flatMap((row) => Object.keys(row.eval)))];
+  // Known names first, in the order tables list them; the rest alphabetically.
+  names.sort((a, b) => {
+    const ia = (KNOWN_METRICS as readonly string[]).indexOf(a);
+    const ib = (KNOWN_METRICS as readonly string[]).indexOf(b);
+    if (ia !== ib) return (ia < 0 ? Infinity : ia) - (ib < 0 ? Infinity : ib) || a.localeCompare(b);
+    return a.localeCompare(b);
+  });
+  for (const name of names) {
+    const evaluated = rows.filter((row) => name in row.eval);
+    let best = evaluated[0];
+    for (const row of evaluated) if (row.eval[name] > best.eval[name]) best = row;
+    const last = evaluated[evaluated.length - 1];
+    const protocol = evalProtocol(name, config);
+    metrics[name] = { value: best.eval[name], protocol: `${protocol}, max over epochs (published protocol; best at epoch ${best.epoch})` };
+    metrics[`${name}_final`] = { value: last.eval[name], protocol: `${protocol}, final epoch (epoch ${last.epoch})` };
+  }
+  return metrics;
+}
+
+export interface SummaryContext {
+  config: ResolvedConfig;
+  /** Hash of the experiment's resolved config (the run directory's), the same for every seed. */
+  configHash: string;
+  configFile: string;
+  runName: string;
+  device: string;
+  versions: RunSummary['versions'];
+}
+
+export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunStatus, finishedAt: string | null): RunSummary {
+  const { config } = ctx;
+  const summary: RunSummary = {
+    schema_version: 1,
+    status,
+    method: config.method.name,
+    label: config.method.label,
+    marker: config.method.marker,
+    backbone: config.backbone.name,
+    backbone_label: config.backbone.label,
+    dataset: config.data.dataset,
+    batch_size: config.train.batch_size,
+    epochs: config.train.epochs,
+    seed: state.seed,
+    metrics: summaryMetrics(state.rows, config),
+    runtime_minutes: state.elapsedSeconds / 60,
+    peak_memory_gb: state.peakMemoryBytes === null ? null : state.peakMemoryBytes / GIB,
+    memory_kind: state.memoryKind,
+    device: ctx.device,
+    config_hash: ctx.configHash,
+    config_file: ctx.configFile,
+    run_name: ctx.runName,
+    versions: ctx.versions,
+    started_at: state.startedAt,
+    finished_at: finishedAt,
+  };
+  const links = Object.fromEntries(Object.entries(config.report.links).filter(([kind]) => kind === 'tensorboard' || kind === 'checkpoint'));
+  if (Object.keys(links).length > 0) summary.links = links;
+  return summary;
+}
