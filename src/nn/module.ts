@@ -157,10 +157,14 @@ interface ContextState {
   readonly bufferInputs: Map<string, Tensor>;
   readonly bufferNext: Map<string, Tensor>;
   readonly source: (spec: ParamSpec | BufferSpec) => Tensor;
+  /** Graph scope path when the context was made; node scopes are '<rootScope>/<dotted path>'. */
+  readonly rootScope: string;
 }
 
 /**
- * A ForwardContext over one Graph for one network. Parameters and buffers become graph inputs on
+ * A ForwardContext over one Graph for one network. Graph nodes get the module's dotted path as
+ * scope ('backbone.layer2.0.conv1'), below the graph scope active when the context was made, so
+ * shape errors read "resnet18-cifar/layer2.0.conv1: conv2d: ...". Parameters and buffers become graph inputs on
  * first use, named by their full dotted name, so the engine feeds them by name; reusing the
  * network (two views) reuses the same inputs. `bufferUpdates` holds the final value of every
  * buffer set during the pass(es), for the engine to output as the buffer's next value.
@@ -192,6 +196,7 @@ export class GraphForwardContext implements ForwardContext {
       bufferInputs: new Map(),
       bufferNext: new Map(),
       source: opts.source ?? ((spec) => graph.input(spec.name, spec.shape, 'dtype' in spec ? spec.dtype : 'float32')),
+      rootScope: graph.scopePath,
     };
   }
 
@@ -236,7 +241,8 @@ export class GraphForwardContext implements ForwardContext {
     const saved = this.currentPath;
     this.currentPath = joinName(saved, name);
     try {
-      return this.graph.scope(name, fn);
+      const scope = this.state.rootScope === '' ? this.currentPath : `${this.state.rootScope}/${this.currentPath}`;
+      return this.graph.atScopePath(scope, fn);
     } finally {
       this.currentPath = saved;
     }
