@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+/**
+ * npm run bench:step — times ssl-bench's ResNet-18-CIFAR SimCLR training step against the same
+ * model in PyTorch (scripts/torch_reference.py bench), in one run on this machine.
+ *
+ * Both sides do the same work per step: two views of batch×3×32×32 forwarded as separate batches
+ * through ResNet-18-CIFAR (3x3 stem, no max-pool) + SimCLR head Lin(512→512, nb)–BN–ReLU–
+ * Lin(512→128, nb)–BN, NT-Xent (τ = 0.5), backward, SGD (lr 0.06, momentum 0.9, wd 5e-4), BN in
+ * training mode (running statistics updated). Fixed random inputs; median over --steps after 2
+ * warm-up steps. Peak memory: each process's peak RSS (Node: process.resourceUsage().maxRSS).
+ *
+ *   node scripts/bench-step.js [--steps 10] [--batch 128] [--width 64] [--threads N]
+ *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-torch]
+ *
+ * --width is the first stage's channel count (64 = the real ResNet-18). --profile writes an ORT
+ * profile (JSON trace) and prints the time per op type.
+ */
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+const dist = (p) => require(path.join(ROOT, 'dist', p));
+const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and a threaded BLAS with\n'
+  + '  sudo apt-get install python3-torch libopenblas0-pthread\n'
+  + '(/usr/bin/python3 is used because Debian\'s python3-torch is importable only from it; without\n'
+  + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
+
+function parseArgs(argv) {
+  const o = { steps: 10, batch: 128, width: 64, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = () => {
+      const v = Number(val());
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} must be an integer >= 1`);
+      return v;
+    };
+    if (a === '--steps') o.steps = int();
+    else if (a === '--batch') o.batch = int();
+    else if (a === '--width') o.width = int();
+    else if (a === '--threads') o.threads = int();
+    else if (a === '--warmup') o.warmup = int();
+    else if (a === '--exec') o.exec = val();
+    else if (a === '--outputs') o.outputs = val();
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--no-torch') o.torch = false;
+    else throw new Error(`unknown option ${a}; options: --steps --batch --width --threads --warmup --exec --outputs --profile --no-torch`);
+  }
+  if (!['sequential', 'parallel'].includes(o.exec)) throw new Error('--exec must be sequential or parallel');
+  if (!['fresh', 'pingpong'].includes(o.outputs)) throw new Error('--outputs must be fresh or pingpong');
+  return o;
+}
+
+/**
+ * The SimCLR training step of torch_reference.py's SimCLR(width, hidden, out) in ssl-bench.
+ * Parameter names: `backbone.*` as torch's, head `head.layers.<i>.*` (torch: `head.<i>.*`).
+ */
+function buildSimclrStep({ batch, width, hidden = 512, out = 128, size = 32, temperature = 0.5 }) {
+  const { ResNet18Cifar, simclrProjectionHead } = dist('nn');
+  const { ntXentLoss } = dist('losses/ntxent');
+  const { sgd } = dist('optim');
+  const { buildTrainStep } = dist('engine');
+  const backbone = new ResNet18Cifar({ baseWidth: width });
+  const head = simclrProjectionHead(backbone.featureDim, hidden, out);
+  const params = [...backbone.parameters('backbone'), ...head.parameters('head')];
+  const buffers = [...backbone.buffers('backbone'), ...head.buffers('head')];
+  const model = buildTrainStep({
+    name: 'simclr-resnet18-cifar',
+    trainable: params,
+    buffers,
+    optimizer: sgd({ momentum: 0.9 }),
+    build(step) {
+      const b = step.forward(backbone, { prefix: 'backbone' });
+      const h = step.forward(head, { prefix: 'head' });
+      const x0 = step.input('x0', [batch, 3, size, size]);
+      const x1 = step.input('x1', [batch, 3, size, size]);
+      const z0 = head.forward(h, backbone.forward(b, x0));
+      const z1 = head.forward(h, backbone.forward(b, x1));
+      return { loss: ntXentLoss(z0, z1, temperature) };
+    },
+  });
+  return { model, params, buffers, torchName: (name) => name.replace(/^head\.layers\./, 'head.') };
+}
+
+/** Deterministic N(0,1) floats (mulberry32 + Box-Muller). */
+function randn(n, seed) {
+  let s = seed >>> 0;
+  const u = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function torchAvailable() {
+  const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+function summariseProfile(file) {
+  const events = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byOp = new Map();
+  let total = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const op = e.args.op_name;
+    byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+    total += e.dur;
+  }
+  const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  console.log(`ORT profile ${file}: kernel time by op type (all profiled runs):`);
+  for (const [op, us] of rows) console.log(`  ${op.padEnd(22)} ${(us / 1e6).toFixed(2).padStart(8)} s  ${((100 * us) / total).toFixed(1).padStart(5)} %`);
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const ort = require('onnxruntime-node');
+  const { TrainStepRunner } = dist('engine');
+  const { initParameters } = dist('nn');
+  const { Rng } = dist('data/rng');
+  const t0 = performance.now();
+  const { model, params, buffers } = buildSimclrStep(o);
+  const buildS = (performance.now() - t0) / 1000;
+  const init = initParameters([...params, ...buffers], new Rng(0));
+  const runner = await TrainStepRunner.create(model, init, {
+    device: 'cpu', threads: o.threads, executionMode: o.exec, outputs: o.outputs,
+    profilePrefix: o.profile ? path.join(os.tmpdir(), 'ssl-bench-step-profile') : undefined,
+  });
+  const n = o.batch * 3 * 32 * 32;
+  const data = { x0: new ort.Tensor('float32', randn(n, 1), [o.batch, 3, 32, 32]), x1: new ort.Tensor('float32', randn(n, 2), [o.batch, 3, 32, 32]) };
+  const times = [];
+  let loss = NaN;
+  for (let i = 0; i < o.steps + o.warmup; i++) {
+    const t = performance.now();
+    loss = (await runner.step(data, { lr: 0.06, weightDecay: 5e-4 })).loss;
+    if (i >= o.warmup) times.push((performance.now() - t) / 1000);
+  }
+  if (o.profile) {
+    runner.session.endProfiling();
+    summariseProfile(latestProfile());
+  }
+  const ours = { median_s: median(times), peak_rss_gb: process.resourceUsage().maxRSS / 1024 ** 2, loss };
+  console.log(`ssl-bench: model ${(model.modelBytes.length / 1e6).toFixed(1)} MB built in ${buildS.toFixed(1)} s; `
+    + `step median ${ours.median_s.toFixed(3)} s over ${o.steps} steps (min ${Math.min(...times).toFixed(3)} s), `
+    + `peak RSS ${ours.peak_rss_gb.toFixed(2)} GB, loss ${loss.toFixed(4)} `
+    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}]`);
+  await runner.release();
+  if (!o.torch) return;
+  if (!torchAvailable()) {
+    console.log(TORCH_HELP);
+    process.exitCode = 1;
+    return;
+  }
+  const args = { batch: o.batch, size: 32, steps: o.steps, width: o.width, threads: o.threads, warmup: o.warmup };
+  const r = spawnSync(TORCH_PYTHON, [path.join(__dirname, 'torch_reference.py'), 'bench', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.log(`PyTorch reference failed (exit ${r.status}):\n${r.stderr}`);
+    process.exitCode = 1;
+    return;
+  }
+  const torch = JSON.parse(r.stdout.trim().split('\n').pop());
+  console.log(`PyTorch ${torch.torch}: step median ${torch.median_s.toFixed(3)} s (min ${Math.min(...torch.times_s).toFixed(3)} s), `
+    + `peak RSS ${torch.peak_rss_gb.toFixed(2)} GB, loss ${torch.loss.toFixed(4)} [threads ${torch.threads}]`);
+  console.log(`ratio ssl-bench / PyTorch: ${(ours.median_s / torch.median_s).toFixed(2)} (time), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak memory)`);
+}
+
+function latestProfile() {
+  const dir = os.tmpdir();
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith('ssl-bench-step-profile') && f.endsWith('.json'))
+    .map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return files[0];
+}
+
+module.exports = { buildSimclrStep, randn };
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(e && e.exitCode ? e.exitCode : 1);
+  });
+}
