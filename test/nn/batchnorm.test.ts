@@ -70,7 +70,7 @@ describe('BatchNorm2d', () => {
     const g = new Graph('m');
     const bn = new BatchNorm2d(4);
     const ctx = new GraphForwardContext(g, bn, { training: true, prefix: 'head' });
-    expect(() => ctx.scope('bn', () => bn.forward(ctx, g.input('x', [2, 3, 4, 4])))).toThrow(/^bn: BatchNorm2d\(4\): input \[2,3,4,4\] must be \[N, C, H, W\] with C = 4/);
+    expect(() => ctx.scope('bn', () => bn.forward(ctx, g.input('x', [2, 3, 4, 4])))).toThrow(/^head\.bn: BatchNorm2d\(4\): input \[2,3,4,4\] must be \[N, C, H, W\] with C = 4/);
   });
 });
 
