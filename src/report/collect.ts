@@ -4,6 +4,7 @@ import { UserError } from '../errors';
 import { readSummary, type RunSummary } from './summary';
 
 export const SUMMARY_FILE = 'summary.json';
+const REPLACED_RUN = /\.replaced-\d{8}T\d{6}Z(-\d+)?$/;
 
 export interface CollectedRun {
   summary: RunSummary;
@@ -42,7 +43,8 @@ function findSummaryFiles(dir: string): string[] {
   }
   if (entries.some((e) => e.name === SUMMARY_FILE && e.isFile())) return [path.join(dir, SUMMARY_FILE)];
   const found: string[] = [];
-  const subdirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  // `ssl-bench run --force` keeps replaced runs as <dir>.replaced-<time>; they are history, not results.
+  const subdirs = entries.filter((e) => e.isDirectory() && !REPLACED_RUN.test(e.name)).map((e) => e.name).sort();
   for (const name of subdirs) found.push(...findSummaryFiles(path.join(dir, name)));
   return found;
 }

@@ -26,6 +26,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Progress display; default: bars on a terminal stderr, plain lines otherwise. */
   progress?: ProgressReporter;
+  /** Monotonic seconds for runtime measurement; default performance.now(). */
+  clock?: () => number;
 }
 
 /** The seam to the code that assembles networks, loss, augmentation, data and engine into a Training. */
@@ -86,7 +88,7 @@ export async function runExperiment(config: ResolvedConfig, runDir: string, opti
     try {
       outcome = await runLoop(training, {
         runDir: p.dir, config: { ...config, seed: p.seed }, configHash: hash, configFile: options.configFile ?? path.join(runDir, CONFIG_FILE),
-        runName: title, start: p.start, progress, interrupts,
+        runName: title, start: p.start, progress, interrupts, clock: options.clock,
       });
     } finally {
       interrupts.dispose();
