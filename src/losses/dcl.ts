@@ -9,6 +9,9 @@
  * DCL: w_i = 1. DCLW: w_i = 2 − N·softmax_i(sg(a_i·b_i)/σ), the softmax taken over the batch
  * (negative von Mises-Fisher weighting: harder positives, lower similarity, weigh more).
  *
+ * One log-sum over both negative sets, as the paper's Eq. 6 and METHODS.md: lightly releases up to
+ * at least mid-2025 summed two separate log-sum-exps (over a_i·a_j and over a_i·b_j) instead.
+ *
  *   const loss = dclLoss(z0, z1);   // τ = 0.1
  *   const loss = dclwLoss(z0, z1);  // τ = 0.1, σ = 0.5
  */
