@@ -81,6 +81,9 @@ function attribute(name: string, v: AttrValue): AttributeProto {
 
 /** Builds the ModelProto: only nodes that some output depends on are emitted (dead-node elimination). */
 export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
+  const opset = opts.opset ?? DEFAULT_OPSET;
+  // Reductions and Split take axes/sizes as inputs from opset 18 on.
+  if (!Number.isInteger(opset) || opset < 18) throw new GraphError(`toOnnx: opset ${opset} is not supported; 18 or later`);
   const outputs = opts.outputs ?? graph.outputs;
   if (outputs.length === 0) throw new GraphError(`graph '${graph.name}': no outputs; declare some with graph.output(name, tensor)`);
   const liveTensors = new Set<number>(outputs.map((o) => o.tensor.id));
@@ -126,6 +129,7 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
     let emitted = 0;
     let tmp = 0;
     const ctx: EmitContext = {
+      opset,
       inputTypes: node.inputs,
       outputTypes: node.outputs,
       node(opType, inputs, outs, attrs = {}) {
@@ -160,7 +164,7 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
   const model = create(ModelProtoSchema, {
     irVersion: BigInt(opts.irVersion ?? DEFAULT_IR_VERSION),
     producerName: 'ssl-bench',
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opts.opset ?? DEFAULT_OPSET) })],
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opset) })],
     graph: create(GraphProtoSchema, {
       name: graph.name,
       node: nodes,

@@ -17,6 +17,8 @@ export type AttrValue =
 
 /** What an op's `emit` uses to write ONNX nodes for one recorded node. */
 export interface EmitContext {
+  /** The ONNX opset being written (>= 18). */
+  readonly opset: number;
   /** Shapes and dtypes of the recorded node's inputs and outputs. */
   readonly inputTypes: readonly TensorType[];
   readonly outputTypes: readonly TensorType[];

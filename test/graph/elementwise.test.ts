@@ -1,7 +1,7 @@
 import {
   Graph, Tensor, abs, add, cast, clip, div, erf, exp, gelu, greater, log, maximum, minimum, mul, neg, pow, reciprocal, relu, sigmoid, sqrt, sub, tanh, where,
 } from '../../src/graph';
-import { checkGradient, randn, type CheckInput } from '../support/graph-harness';
+import { checkGradient, randn, runGraph, type CheckInput } from '../support/graph-harness';
 
 const positive = (shape: number[], seed: number): CheckInput => ({ shape, data: Array.from(randn(shape.reduce((a, b) => a * b, 1), seed), (v) => Math.abs(v) + 0.5) });
 // Values kept away from kinks (0 for relu/abs, ±1 for clip) so central differences stay on one side.
@@ -55,4 +55,14 @@ describe('elementwise gradients match finite differences', () => {
     const res = await checkGradient(build, inputs, { eps: 1e-2 });
     expect(res.maxRelErr).toBeLessThan(2e-3);
   });
+});
+
+it('gelu written for opset 18 (no Gelu op) matches opset 20', async () => {
+  const g = new Graph('t');
+  g.output('y', gelu(g.input('x', [5])));
+  const feeds = { x: { data: Float32Array.from([-2, -0.5, 0, 0.7, 3]), shape: [5] } };
+  const a = await runGraph(g, feeds, { opset: 18 });
+  const b = await runGraph(g, feeds, { opset: 20 });
+  Array.from(a.y.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((b.y.data as Float32Array)[i], 6));
+  await expect(runGraph(g, feeds, { opset: 17 })).rejects.toThrow('opset 17 is not supported; 18 or later');
 });

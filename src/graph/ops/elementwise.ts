@@ -122,11 +122,28 @@ const Relu = unary('relu', 'Relu', 'float', (g, _x, y) => where(greater(y, 0), g
 const Sigmoid = unary('sigmoid', 'Sigmoid', 'float', (g, _x, y) => mul(g, mul(y, sub(1, y))));
 const Tanh = unary('tanh', 'Tanh', 'float', (g, _x, y) => mul(g, sub(1, mul(y, y))));
 const Erf = unary('erf', 'Erf', 'float', (g, x) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
-// Exact (erf) GELU, as torch.nn.GELU() and timm's ViTs use.
-const Gelu = unary('gelu', 'Gelu', 'float', (g, x) => {
-  const cdf = mul(add(erf(mul(x, SQRT_HALF)), 1), 0.5);
-  const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
-  return mul(g, add(cdf, mul(x, pdf)));
+// Exact (erf) GELU, as torch.nn.GELU() and timm's ViTs use. ONNX Gelu exists from opset 20;
+// earlier opsets get x·½(1 + erf(x/√2)) spelled out.
+const Gelu = defineOp<NoAttrs>({
+  name: 'gelu',
+  inferShape([x]) {
+    return [{ shape: x.shape, dtype: checkKind('gelu', [x], 'float') }];
+  },
+  emit(ctx, [x], [y]) {
+    if (ctx.opset >= 20) return ctx.node('Gelu', [x], [y]);
+    const dtype = ctx.inputTypes[0].dtype;
+    const [scaled, e, shifted, half] = ['scaled', 'erf', 'shifted', 'half'].map((h) => ctx.tmpName(h));
+    ctx.node('Mul', [x, ctx.scalar(SQRT_HALF, dtype)], [scaled]);
+    ctx.node('Erf', [scaled], [e]);
+    ctx.node('Add', [e, ctx.scalar(1, dtype)], [shifted]);
+    ctx.node('Mul', [x, ctx.scalar(0.5, dtype)], [half]);
+    ctx.node('Mul', [half, shifted], [y]);
+  },
+  grad: (_ctx, [g], [x]) => {
+    const cdf = mul(add(erf(mul(x, SQRT_HALF)), 1), 0.5);
+    const pdf = mul(exp(mul(mul(x, x), -0.5)), INV_SQRT_2PI);
+    return [mul(g!, add(cdf, mul(x, pdf)))];
+  },
 });
 const Not = unary('logicalNot', 'Not', 'any', undefined, 'bool');
 
