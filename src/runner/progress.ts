@@ -148,8 +148,13 @@ class BarProgress implements ProgressReporter {
   }
 
   log(line: string): void {
-    if (this.multibar) this.multibar.log(`${line}\n`);
-    else this.stream.write(`${line}\n`);
+    if (this.multibar) {
+      this.multibar.log(`${line}\n`);
+      // Logged lines only reach the terminal on a redraw; draw now so they are never lost at stop().
+      this.multibar.update();
+    } else {
+      this.stream.write(`${line}\n`);
+    }
   }
 
   stop(): void {
