@@ -7,10 +7,11 @@
  *   else:              rows ptr..ptr+B−1 ← batch,                                           ptr ← ptr + B
  *
  * The pointer is data (an int64 [1] state tensor), so one graph serves every step: each bank row r
- * takes batch row r − ptr when 0 ≤ r − ptr < B and keeps its value otherwise. Stored rows are
- * detached. The bank starts as N(0, 1) rows, each L2-normalised, with the pointer at 0.
+ * takes batch row r − ptr when 0 ≤ r − ptr < B and keeps its value otherwise (a Where over all K
+ * rows: an exact overwrite with graph/'s ops, at K·D work per call, 0.5 M values for 4096 × 128).
+ * Stored rows are detached. The bank starts as N(0, 1) rows, each L2-normalised, with the pointer at 0.
  *
- *   const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, stopGradient(l2Normalize(k)));
+ *   const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, l2Normalize(k));
  */
 import {
   GraphError, add, formatShape, gather, greaterOrEqual, less, logicalAnd, maximum, minimum, stopGradient, sub, unsqueeze, where, type Tensor,

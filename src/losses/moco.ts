@@ -8,7 +8,7 @@
  *   mocoSymmetricLoss({ q0, k1, q1, k0 }, bank, ptr, τ)           ½[ℓ(q0, k1) + ℓ(q1, k0)]: docs scripts;
  *     two enqueues per step, so the second call's negatives include the first call's keys
  */
-import { add, l2Normalize, mul, stopGradient, type Tensor } from '../graph';
+import { add, l2Normalize, mul, type Tensor } from '../graph';
 import { memoryBankUpdate } from './memory-bank';
 import { ntXentLossWithBank } from './ntxent';
 
@@ -22,7 +22,7 @@ export interface MocoStep {
 
 /** One query/key call: the loss against the queue before this call, then the keys enqueued. */
 export function mocoLoss(q: Tensor, k: Tensor, bank: Tensor, ptr: Tensor, temperature: number = MOCO_DEFAULTS.temperature): MocoStep {
-  const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, stopGradient(l2Normalize(k)));
+  const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, l2Normalize(k));
   return { loss: ntXentLossWithBank(q, k, bankBefore, temperature), bankNext, ptrNext };
 }
 

@@ -39,7 +39,7 @@ export interface NnclrViews {
 
 export function nnclrLoss(views: NnclrViews, bank: Tensor, ptr: Tensor, temperature: number = NNCLR_DEFAULTS.temperature): { loss: Tensor; bankNext: Tensor; ptrNext: Tensor } {
   const { z0, z1, p0, p1 } = views;
-  const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, stopGradient(z1));
+  const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, z1);
   const nn0 = nearestNeighbour(z0, bankBefore);
   const nn1 = nearestNeighbour(z1, bankBefore);
   const loss = mul(add(ntXentLoss(nn0, p1, temperature), ntXentLoss(nn1, p0, temperature)), 0.5);
