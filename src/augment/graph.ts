@@ -1,0 +1,245 @@
+import {
+  GraphError, abs, add, cast, clip, concat, conv2d, div, equal, exp, expand, greater, greaterOrEqual,
+  less, logicalAnd, logicalNot, matmul, maximum, minimum, mul, reduceMax, reduceMean, reduceMin,
+  reduceSum, relu, reshape, slice, sub, transpose, where, type Graph, type Tensor,
+} from '../graph';
+import { floor, padEdge } from './ops';
+import { PARAM, VIEW_PARAMS, JITTER_SLOTS, type ViewBatch } from './params';
+import type { AugmentPreset, Interpolation, Normalization, ViewSpec } from './presets';
+
+/**
+ * In-graph application of sampled view parameters (params.ts) to a uint8 NHWC batch. Every op
+ * follows the reference transforms' float formulas (PIL resampling, torchvision tensor colour ops)
+ * on values in [0, 1]; nothing here needs a gradient.
+ *
+ * Crop + resize is separable: view = R_y · image · R_xᵀ with per-sample resampling matrices
+ * R_y [S, H], R_x [S, W] built in-graph from the crop box. Row i of R holds PIL's filter weights
+ * for output pixel i of the crop (bilinear: triangle; bicubic: Keys a = −0.5; both widened by the
+ * downscale factor as PIL antialiases), restricted to the crop and normalised, so crop borders
+ * clamp like PIL's crop-then-resize. A flip reverses the rows. Two batched MatMuls do the rest.
+ */
+
+const GRAY_WEIGHTS = [0.299, 0.587, 0.114];
+const BICUBIC_A = -0.5;
+const SOLARIZE_THRESHOLD = Math.fround(128 / 255);
+
+/** Gaussian blur taps each side: ceil(3·σmax), so a kernel covers ±3σ for every drawn sigma. */
+export function blurRadius(sigmaMax: number): number {
+  return Math.max(1, Math.ceil(3 * sigmaMax));
+}
+
+function column(params: Tensor, index: number): Tensor {
+  const b = params.shape[0];
+  return reshape(slice(params, [index], [index + 1], [1]), [b, 1, 1, 1]);
+}
+
+function staticBatch(x: Tensor, what: string): number {
+  const b = x.shape[0];
+  if (typeof b !== 'number') throw new GraphError(`${x.graph.where()}${what}: needs a static batch size, got '${b}'`);
+  return b;
+}
+
+/** PIL's resampling kernel evaluated at distances `d` (in units of the widened filter). */
+function filterWeights(d: Tensor, interpolation: Interpolation): Tensor {
+  const ad = abs(d);
+  if (interpolation === 'bilinear') return relu(sub(1, ad));
+  const a = BICUBIC_A;
+  const near = add(mul(mul(sub(mul(ad, a + 2), a + 3), ad), ad), 1);
+  const far = sub(mul(add(mul(sub(mul(ad, a), 5 * a), ad), 8 * a), ad), 4 * a);
+  return where(less(ad, 1), near, where(less(ad, 2), far, 0));
+}
+
+/**
+ * Per-sample resampling matrices [B, outSize, inSize] for one axis: `start`, `length` (crop) and
+ * `flip` are [B, 1, 1].
+ */
+function resampleMatrix(g: Graph, start: Tensor, length: Tensor, flip: Tensor, outSize: number, inSize: number, interpolation: Interpolation): Tensor {
+  const i = g.constant(Float32Array.from({ length: outSize }, (_, k) => k), [1, outSize, 1]);
+  const mirrored = g.constant(Float32Array.from({ length: outSize }, (_, k) => outSize - 1 - 2 * k), [1, outSize, 1]);
+  const j = g.constant(Float32Array.from({ length: inSize }, (_, k) => k + 0.5), [1, 1, inSize]);
+  const row = add(i, mul(flip, mirrored));
+  const scale = div(length, outSize);
+  const center = add(start, mul(add(row, 0.5), scale));
+  const support = maximum(scale, 1);
+  const w = filterWeights(div(sub(j, center), support), interpolation);
+  const inside = logicalAnd(greater(j, start), less(j, add(start, length)));
+  const masked = where(inside, w, 0);
+  return div(masked, reduceSum(masked, [2], true));
+}
+
+/** uint8 [B, H, W, C] → float [B, C, S, S] in [0, 1]: crop, resize and flip of one view. */
+function cropResizeFlip(x01: Tensor, params: Tensor, view: ViewSpec): Tensor {
+  const g = x01.graph;
+  const [b, , h, w] = x01.shape as number[];
+  const col3 = (k: number) => reshape(slice(params, [k], [k + 1], [1]), [b, 1, 1]);
+  const ry = resampleMatrix(g, col3(PARAM.top), col3(PARAM.height), col3(PARAM.vflip), view.size, h, view.interpolation);
+  const rx = resampleMatrix(g, col3(PARAM.left), col3(PARAM.width), col3(PARAM.hflip), view.size, w, view.interpolation);
+  const rows = matmul(reshape(ry, [b, 1, view.size, h]), x01);
+  const out = matmul(rows, reshape(transpose(rx, [0, 2, 1]), [b, 1, w, view.size]));
+  // Bicubic overshoots; PIL clips to the pixel range.
+  return view.interpolation === 'bicubic' ? clip(out, 0, 1) : out;
+}
+
+/** ITU-R 601 luma (PIL convert('L')): [B, 3, H, W] → [B, 1, H, W]. */
+export function grayscale(x: Tensor): Tensor {
+  if (x.shape[1] === 1) return x;
+  const w = x.graph.constant(Float32Array.from(GRAY_WEIGHTS), [1, 3, 1, 1]);
+  return reduceSum(mul(x, w), [1], true);
+}
+
+/** x mod 1 for any sign (Python's %). */
+function mod1(x: Tensor): Tensor {
+  return sub(x, floor(x));
+}
+
+/** torchvision adjust_hue on [B, 3, H, W] in [0, 1] with per-sample shift `hue` [B, 1, 1, 1]. */
+export function adjustHue(x: Tensor, hue: Tensor): Tensor {
+  const [r, gr, bl] = [0, 1, 2].map((c) => slice(x, [c], [c + 1], [1]));
+  const maxc = reduceMax(x, [1], true);
+  const minc = reduceMin(x, [1], true);
+  const eqc = equal(maxc, minc);
+  const cr = sub(maxc, minc);
+  const s = div(cr, where(eqc, 1, maxc));
+  const crDivisor = where(eqc, 1, cr);
+  const rc = div(sub(maxc, r), crDivisor);
+  const gc = div(sub(maxc, gr), crDivisor);
+  const bc = div(sub(maxc, bl), crDivisor);
+  const isR = equal(maxc, r);
+  const isG = logicalAnd(equal(maxc, gr), logicalNot(isR));
+  const hRaw = where(isR, sub(bc, gc), where(isG, add(sub(rc, bc), 2), add(sub(gc, rc), 4)));
+  const h = mod1(add(mod1(add(div(hRaw, 6), 1)), hue));
+  // HSV → RGB in the closed form c_n = v − v·s·clamp(min(k, 4 − k), 0, 1), k = (n + 6h) mod 6,
+  // n = 5, 3, 1 for R, G, B: equal to torchvision's six-case table (which clamps p, q, t to [0, 1]).
+  const h6 = mul(h, 6);
+  const vs = mul(maxc, s);
+  const channel = (n: number) => {
+    const k = add(h6, n);
+    const km = sub(k, mul(floor(div(k, 6)), 6));
+    return sub(maxc, mul(vs, clip(minimum(km, sub(4, km)), 0, 1)));
+  };
+  return concat([channel(5), channel(3), channel(1)], 1);
+}
+
+/**
+ * The four colour-jitter slots (params.ts layout) applied in order. Each slot is one blend
+ * y = clamp(f·x + (1 − f)·target, 0, 1), target = cSel·mean(gray(x)) + sSel·gray(x) (torchvision
+ * adjust_brightness / adjust_contrast / adjust_saturation), followed by a hue shift where the
+ * slot's hue is non-zero, so the sampled permutation needs no per-sample branching.
+ */
+function colorJitter(x: Tensor, params: Tensor, withHue: boolean): Tensor {
+  let y = x;
+  for (let k = 0; k < JITTER_SLOTS; k++) {
+    const base = PARAM.jitter + 4 * k;
+    const [f, cSel, sSel, hue] = [0, 1, 2, 3].map((o) => column(params, base + o));
+    const gray = grayscale(y);
+    const target = add(mul(cSel, reduceMean(gray, [1, 2, 3], true)), mul(sSel, gray));
+    y = clip(add(mul(f, y), mul(sub(1, f), target)), 0, 1);
+    if (withHue) y = where(equal(hue, 0), y, adjustHue(y, hue));
+  }
+  return y;
+}
+
+/**
+ * Per-sample Gaussian blur: separable depthwise convolution of [B, C, S, S] with kernels built
+ * from sigma [B, 1, 1, 1] (0 → identity), 2·radius + 1 taps, edge-replicating borders like PIL.
+ */
+export function gaussianBlur(x: Tensor, sigma: Tensor, radius: number): Tensor {
+  const g = x.graph;
+  const [b, c, h, w] = x.shape as number[];
+  const taps = 2 * radius + 1;
+  const t2 = g.constant(Float32Array.from({ length: taps }, (_, k) => (k - radius) ** 2), [1, 1, 1, taps]);
+  const delta = g.constant(Float32Array.from({ length: taps }, (_, k) => (k === radius ? 1 : 0)), [1, 1, 1, taps]);
+  const s = maximum(sigma, 1e-3);
+  const raw = exp(div(t2, mul(mul(s, s), -2)));
+  const gauss = div(raw, reduceSum(raw, [3], true));
+  const kernel = where(greater(sigma, 0), gauss, delta); // [B, 1, 1, taps]
+  const perChannel = reshape(expand(kernel, [b, c, 1, taps]), [b * c, 1, 1, taps]);
+  const flat = reshape(x, [1, b * c, h, w]);
+  const rows = conv2d(padEdge(flat, [[0, 0], [0, 0], [0, 0], [radius, radius]]), perChannel, undefined, { groups: b * c });
+  const cols = conv2d(padEdge(rows, [[0, 0], [0, 0], [radius, radius], [0, 0]]), reshape(perChannel, [b * c, 1, taps, 1]), undefined, { groups: b * c });
+  return reshape(cols, [b, c, h, w]);
+}
+
+/** PIL solarize(threshold 128): where on, pixels ≥ 128/255 become 1 − x. */
+export function solarize(x: Tensor, on: Tensor): Tensor {
+  return where(logicalAnd(greater(on, 0.5), greaterOrEqual(x, SOLARIZE_THRESHOLD)), sub(1, x), x);
+}
+
+/** (x − mean) / std per channel, as torchvision Normalize. */
+export function normalize(x: Tensor, norm: Normalization): Tensor {
+  const c = norm.mean.length;
+  const mean = x.graph.constant(Float32Array.from(norm.mean), [1, c, 1, 1]);
+  const std = x.graph.constant(Float32Array.from(norm.std), [1, c, 1, 1]);
+  return div(sub(x, mean), std);
+}
+
+/** uint8 [B, H, W, C] → float32 [B, C, H, W] in [0, 1] (ToTensor: x / 255). */
+export function toUnitFloat(imagesU8: Tensor): Tensor {
+  if (imagesU8.dtype !== 'uint8' || imagesU8.rank !== 4) {
+    throw new GraphError(`${imagesU8.graph.where()}augment: images must be uint8 [B, H, W, C], got ${imagesU8.dtype}[${imagesU8.shape.join(',')}]`);
+  }
+  return div(transpose(cast(imagesU8, 'float32'), [0, 3, 1, 2]), 255);
+}
+
+function toOutputChannels(x: Tensor, channels: number): Tensor {
+  return x.shape[1] === channels ? x : concat(Array.from({ length: channels }, () => x), 1);
+}
+
+/** Graph inputs of one batch's view parameters: `augment.view<k>` float32 [B, VIEW_PARAMS]. */
+export function augmentParamInputs(g: Graph, preset: AugmentPreset, batch: number): Tensor[] {
+  return preset.views.map((_, k) => g.input(`augment.view${k}`, [batch, VIEW_PARAMS]));
+}
+
+/** Feeds for augmentParamInputs from sampleViews output (name → data and dims). */
+export function augmentFeeds(views: readonly ViewBatch[]): Record<string, { data: Float32Array; dims: number[] }> {
+  const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
+  views.forEach((v, k) => {
+    feeds[`augment.view${k}`] = { data: v.params, dims: [v.params.length / VIEW_PARAMS, VIEW_PARAMS] };
+  });
+  return feeds;
+}
+
+/** One view's pipeline (METHODS.md §3.1 order) on [B, C, H, W] in [0, 1]; stages a preset never uses are left out. */
+function applyView(x01: Tensor, params: Tensor, view: ViewSpec, preset: AugmentPreset): Tensor {
+  let y = toOutputChannels(cropResizeFlip(x01, params, view), preset.outputChannels);
+  const rgb = preset.outputChannels === 3;
+  if (view.jitterProb > 0 && view.jitter.some((s) => s > 0)) y = colorJitter(y, params, rgb && view.jitter[3] > 0);
+  if (rgb && view.grayProb > 0) y = where(greater(column(params, PARAM.gray), 0.5), expand(grayscale(y), y.shape), y);
+  const blur = () => {
+    if (view.blurProb > 0 && view.blurSigma[1] > 0) y = gaussianBlur(y, column(params, PARAM.blurSigma), blurRadius(view.blurSigma[1]));
+  };
+  const sol = () => {
+    if (view.solarizeProb > 0) y = solarize(y, column(params, PARAM.solarize));
+  };
+  if (view.solarizeBeforeBlur) { sol(); blur(); } else { blur(); sol(); }
+  return normalize(y, preset.normalization);
+}
+
+/**
+ * Every view of `preset` from a uint8 [B, H, W, C] batch: one float32 [B, C', S_k, S_k] normalised
+ * tensor per view, in the preset's view order. `paramInputs` are augmentParamInputs' tensors.
+ */
+export function applyViews(g: Graph, imagesU8: Tensor, paramInputs: readonly Tensor[], preset: AugmentPreset): Tensor[] {
+  if (paramInputs.length !== preset.views.length) {
+    throw new GraphError(`${g.where()}augment: ${paramInputs.length} parameter inputs for ${preset.views.length} views of preset ${preset.id}`);
+  }
+  const batch = staticBatch(imagesU8, 'augment');
+  if (imagesU8.shape[3] !== preset.inputChannels) {
+    throw new GraphError(`${g.where()}augment: images have ${imagesU8.shape[3]} channels, preset ${preset.id} was built for ${preset.inputChannels}`);
+  }
+  return g.scope('augment', () => {
+    const x01 = toUnitFloat(imagesU8);
+    return preset.views.map((view, k) => g.scope(`view${k}`, () => {
+      const p = paramInputs[k];
+      if (p.shape[0] !== batch || p.shape[1] !== VIEW_PARAMS) {
+        throw new GraphError(`${g.where()}augment: parameters of view ${k} have shape [${p.shape.join(',')}], expected [${batch},${VIEW_PARAMS}]`);
+      }
+      return applyView(x01, p, view, preset);
+    }));
+  });
+}
+
+/** The kNN/eval transform (Resize + CenterCrop happen in the data cache): ToTensor + Normalize. */
+export function applyEvalTransform(g: Graph, imagesU8: Tensor, preset: Pick<AugmentPreset, 'outputChannels' | 'normalization'>): Tensor {
+  return g.scope('evalTransform', () => normalize(toOutputChannels(toUnitFloat(imagesU8), preset.outputChannels), preset.normalization));
+}

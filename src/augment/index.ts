@@ -1,0 +1,18 @@
+/**
+ * augment/ — view generation for self-supervised training (METHODS.md §3).
+ *
+ *   const preset = presetFromConfig(cfg, { inputChannels: source.channels });
+ *   const params = augmentParamInputs(g, preset, batch);          // graph inputs augment.view<k>
+ *   const views = applyViews(g, g.input('images', [batch, H, W, C], 'uint8'), params, preset);
+ *   ...per step: const drawn = sampleViews(augmentRng, preset, batch, H, W);
+ *                feeds = { images, ...augmentFeeds(drawn) }      // grids: drawn[k].grid (VICRegL)
+ *
+ * presets.ts: the view pipelines; params.ts: per-sample parameters (TypeScript, seeded) and the
+ * feed layout; graph.ts: the pipeline as graph ops; ops.ts: the raw ONNX ops it adds.
+ */
+export * from './presets';
+export * from './params';
+export {
+  applyViews, applyEvalTransform, augmentParamInputs, augmentFeeds, blurRadius,
+  adjustHue, gaussianBlur, grayscale, normalize, solarize, toUnitFloat,
+} from './graph';
