@@ -37,14 +37,14 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     checkChannelInputs(x, affine ? [gamma, beta] : [], ['gamma', 'beta']);
     const c = x.shape[1];
     if (typeof c !== 'number') fail('the channel axis must be static');
-    return [{ shape: x.shape, dtype: x.dtype }, { shape: [c], dtype: x.dtype }, { shape: [c], dtype: x.dtype }];
+    // The fourth output, x − μ, is kept for the gradient instead of x (no recomputation).
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: [c], dtype: x.dtype }, { shape: [c], dtype: x.dtype }, { shape: x.shape, dtype: x.dtype }];
   },
-  emit(ctx, [x, gamma, beta], [y, mean, variance], { eps, affine }) {
+  emit(ctx, [x, gamma, beta], [y, mean, variance, d], { eps, affine }) {
     const xt = ctx.inputTypes[0];
     const axes = ctx.int64s(statAxes(xt.shape.length));
     const bshape = ctx.int64s(channelShape(xt.shape).map((d) => (typeof d === 'number' ? d : 1)));
     const m = ctx.tmpName('mean');
-    const d = ctx.tmpName('centered');
     const d2 = ctx.tmpName('sq');
     const v = ctx.tmpName('var');
     const ve = ctx.tmpName('var_eps');
@@ -72,7 +72,7 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     ctx.node('Reshape', [m, c], [mean]);
     ctx.node('Reshape', [v, c], [variance]);
   },
-  grad: (ctx, [gy, gMean, gVar], [x, gamma], [, mean, variance], { eps, affine }) => {
+  grad: (ctx, [gy, gMean, gVar], [x, gamma], [, , variance, centered], { eps, affine }) => {
     // dx = γ/σ (g − mean(g) − x̂ mean(g x̂)) written as A·g + B·(x − μ) + C with per-channel A, B, C,
     // so the big tensors are touched by few elementwise ops.
     const axes = statAxes(x.rank);
@@ -80,7 +80,6 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     const c = [x.shape[1]];
     const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
     const invStd = reciprocal(sqrt(add(reshape(variance, bshape), eps)));
-    const centered = sub(x, reshape(mean, bshape));
     const g = gy ?? zerosLike(x);
     const sumG = reduceSum(g, axes, true);
     const sumGC = reduceSum(mul(g, centered), axes, true);
