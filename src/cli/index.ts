@@ -6,6 +6,7 @@ import { registerConfig } from './config';
 import { registerList } from './list';
 import { registerRun } from './run';
 import { registerData } from './data';
+import { registerPlot } from './plot';
 
 /** Each command module exports one `register*` function; add new commands here. */
 export function registerCommands(program: Command): void {
@@ -16,5 +17,6 @@ export function registerCommands(program: Command): void {
   registerTable(program);
   registerCompare(program);
   registerData(program);
+  registerPlot(program);
   void program;
 }
