@@ -9,17 +9,21 @@ import type { Rng } from '../data/rng';
 import type { BufferSpec, InitSpec, ParamSpec } from './module';
 import { sinCos2dPositionEmbedding } from './position-embedding';
 
+// One 32-bit draw per uniform: float32 values need no more, and ViT-B has 86M of them (a
+// 53-bit Rng.uniform() costs two draws).
+const TWO_POW_NEG_32 = 2 ** -32;
+
 function fillUniform(out: Float32Array, bound: number, rng: Rng): void {
-  for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * bound;
+  const scale = 2 * bound * TWO_POW_NEG_32;
+  for (let i = 0; i < out.length; i++) out[i] = rng.nextUint32() * scale - bound;
 }
 
 /** Box-Muller using both outputs of each pair (the generator's normal() discards one). */
 function fillNormal(out: Float32Array, std: number, rng: Rng): void {
   for (let i = 0; i < out.length; i += 2) {
-    let u = rng.uniform();
-    while (u === 0) u = rng.uniform();
+    const u = (rng.nextUint32() + 1) * TWO_POW_NEG_32; // (0, 1]: log stays finite
     const r = Math.sqrt(-2 * Math.log(u)) * std;
-    const phi = 2 * Math.PI * rng.uniform();
+    const phi = 2 * Math.PI * rng.nextUint32() * TWO_POW_NEG_32;
     out[i] = r * Math.cos(phi);
     if (i + 1 < out.length) out[i + 1] = r * Math.sin(phi);
   }

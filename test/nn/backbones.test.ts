@@ -2,7 +2,7 @@ import { Rng } from '../../src/data/rng';
 import { UserError } from '../../src/errors';
 import { Graph, type Tensor } from '../../src/graph';
 import { GraphForwardContext, createBackbone, initParameters, type Module, type VisionTransformer } from '../../src/nn';
-import { randn } from '../support/graph-harness';
+import { randn, runSession, sessionFor } from '../support/graph-harness';
 import { maxAbsDiff, runModule } from './support';
 
 const shapeOf = (m: Module, name: string) => [...m.parameters(), ...m.buffers()].find((p) => p.name === name)?.shape;
@@ -193,5 +193,25 @@ describe('ViT token paths (tiny: 1 head of 64, depth 2, 32 px, patch 16 → 4 pa
     const partly = await runTokens(images, { mask: [[1, 2], [3, 4]] });
     const partlyOther = await runTokens(other, { mask: [[1, 2], [3, 4]] });
     expect(maxAbsDiff(partly.output, partlyOther.output)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('eval graphs with a symbolic batch (inference / export)', () => {
+  it.each([
+    ['resnet18-cifar', { width: 1 / 16 }, 32],
+    ['resnet50', { width: 1 / 32 }, 32],
+    ['vit-b32', { width: 1 / 12, imageSize: 64, depth: 1 }, 64],
+  ])('%s %j runs batches of 1 and 3 from one model with weights as initializers', async (id, opts, size) => {
+    const b = createBackbone(id, opts);
+    const values = initParameters([...b.module.parameters(), ...b.module.buffers()], new Rng(4));
+    const g = new Graph(id);
+    const ctx = new GraphForwardContext(g, b.module, { training: false, source: (spec) => g.constant(values.get(spec.name)!, spec.shape, 'float32', spec.name) });
+    g.output('features', b.module.forward(ctx, g.input('images', ['N', 3, size, size])));
+    const session = await sessionFor(g);
+    const images = Float32Array.from(randn(3 * 3 * size * size, 12));
+    const three = await runSession(session, g, { images: { data: images, shape: [3, 3, size, size] } });
+    const one = await runSession(session, g, { images: { data: images.slice(3 * size * size * 2), shape: [1, 3, size, size] } });
+    expect(three.features.dims).toEqual([3, b.featureDim]);
+    expect(maxAbsDiff((three.features.data as Float32Array).slice(2 * b.featureDim), one.features.data as Float32Array)).toBeLessThan(1e-5);
   });
 });
