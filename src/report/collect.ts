@@ -4,7 +4,8 @@ import { UserError } from '../errors';
 import { readSummary, type RunSummary } from './summary';
 
 export const SUMMARY_FILE = 'summary.json';
-const REPLACED_RUN = /\.replaced-\d{8}T\d{6}Z(-\d+)?$/;
+/** Names `ssl-bench run --force` gives the runs it replaces (`<dir>.replaced-<UTC time>`); collectors skip them. */
+export const REPLACED_RUN_NAME = /\.replaced-\d{8}T\d{6}Z(-\d+)?$/;
 
 export interface CollectedRun {
   summary: RunSummary;
@@ -44,7 +45,7 @@ function findSummaryFiles(dir: string): string[] {
   if (entries.some((e) => e.name === SUMMARY_FILE && e.isFile())) return [path.join(dir, SUMMARY_FILE)];
   const found: string[] = [];
   // `ssl-bench run --force` keeps replaced runs as <dir>.replaced-<time>; they are history, not results.
-  const subdirs = entries.filter((e) => e.isDirectory() && !REPLACED_RUN.test(e.name)).map((e) => e.name).sort();
+  const subdirs = entries.filter((e) => e.isDirectory() && !REPLACED_RUN_NAME.test(e.name)).map((e) => e.name).sort();
   for (const name of subdirs) found.push(...findSummaryFiles(path.join(dir, name)));
   return found;
 }

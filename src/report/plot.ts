@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type * as VegaModule from 'vega';
 import { UserError } from '../errors';
 import { readMetricsCsv } from '../runner/metrics-csv';
+import { REPLACED_RUN_NAME } from './collect';
 import { readSummary } from './summary';
 
 /**
@@ -13,7 +14,6 @@ import { readSummary } from './summary';
 
 export const METRICS_FILE = 'metrics.csv';
 const SUMMARY_FILE = 'summary.json';
-const REPLACED_RUN = /\.replaced-\d{8}T\d{6}Z(-\d+)?$/;
 
 export interface PlotSeries {
   label: string;
@@ -54,7 +54,7 @@ function findMetricsFiles(input: string): string[] {
   const walk = (dir: string): string[] => {
     const entries = fs.readdirSync(dir, { withFileTypes: true });
     if (entries.some((e) => e.name === METRICS_FILE && e.isFile())) return [path.join(dir, METRICS_FILE)];
-    return entries.filter((e) => e.isDirectory() && !REPLACED_RUN.test(e.name)).map((e) => e.name).sort().flatMap((name) => walk(path.join(dir, name)));
+    return entries.filter((e) => e.isDirectory() && !REPLACED_RUN_NAME.test(e.name)).map((e) => e.name).sort().flatMap((name) => walk(path.join(dir, name)));
   };
   const files = walk(input);
   if (files.length === 0) throw new UserError(`${input}: no ${METRICS_FILE} found in this folder or below; expected run directories written by \`ssl-bench run\``);

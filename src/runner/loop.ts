@@ -21,6 +21,14 @@ import type { InterruptSignal } from './interrupt';
  * summary.json, each temp file + rename), and the loop's own state rides inside the checkpoint.
  * Killing the process at any instant therefore leaves a directory that `--resume` continues to the
  * same metrics as an uninterrupted run: what happened after the last checkpoint is redone.
+ *
+ * summary.json status: "running" from the start (and after a SIGKILL), "finished" once the
+ * backbone is exported, "diverged" on a NaN/Inf loss (nothing of the diverged state is saved),
+ * "failed" after SIGINT/SIGTERM (a checkpoint was saved after the current step; --resume goes on)
+ * or an exception. runtime_minutes counts training wall time of every session up to its last
+ * checkpoint-or-end: steps, evaluation, checkpoint writes; not model construction, checkpoint
+ * loading, the final export, nor time between sessions. Work lost to a SIGKILL after the last
+ * checkpoint is not counted; redoing it is.
  */
 
 export interface LoopOptions {

@@ -13,7 +13,8 @@ import type { ResolvedConfig } from '../config';
  *     seed<S>/metrics.csv  seed<S>/summary.json  ...                      (n_runs > 1, S = seed + r)
  *
  * A finished or diverged result is never overwritten; an unfinished one is continued only with
- * --resume; --force renames the whole directory aside (`<dir>.replaced-<UTC time>`), never deletes.
+ * --resume; --force renames the whole directory aside (`<dir>.replaced-<UTC time>`, the name
+ * REPLACED_RUN_NAME in report/collect.ts matches, so tables and plots skip it), never deletes.
  */
 
 export const CONFIG_FILE = 'config.resolved.yaml';
@@ -22,8 +23,6 @@ export const SUMMARY_FILE = 'summary.json';
 export const BACKBONE_FILE = 'backbone.onnx';
 export const CHECKPOINT_FILE = path.join('checkpoint', 'last.ckpt');
 
-/** Matches the names of moved-aside runs; result collectors skip them. */
-export const REPLACED_RUN_NAME = /\.replaced-\d{8}T\d{6}Z(-\d+)?$/;
 
 export interface SeedRun {
   seed: number;

@@ -5,7 +5,8 @@ import { UserError } from '../../src/errors';
 import { readSummary, type RunSummary } from '../../src/report/summary';
 import { runExperiment, runLoop, type RunOptions } from '../../src/runner';
 import { readMetricsCsv } from '../../src/runner/metrics-csv';
-import { CHECKPOINT_FILE, REPLACED_RUN_NAME } from '../../src/runner/run-dir';
+import { REPLACED_RUN_NAME } from '../../src/report/collect';
+import { CHECKPOINT_FILE } from '../../src/runner/run-dir';
 import { runCli } from '../report/fixtures';
 import {
   BUILD_SECONDS, EVAL_SECONDS, FakeClock, FakeTraining, makeConfig, makeTempDir, readText, RecordingProgress, STEP_SECONDS, type FakeOptions,
