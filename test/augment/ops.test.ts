@@ -7,7 +7,7 @@
 import { Graph } from '../../src/graph';
 import { Rng } from '../../src/data/rng';
 import {
-  IMAGENET_NORMALIZATION, FASHION_MNIST_NORMALIZATION, VIEW_PARAMS, applyViews, applyEvalTransform, augmentFeeds,
+  IMAGENET_NORMALIZATION, FASHION_MNIST_NORMALIZATION, PARAM, VIEW_PARAMS, applyViews, applyEvalTransform, augmentFeeds,
   augmentParamInputs, blurRadius, buildPreset, sampleViews, type AugmentPreset, type ViewSpec,
 } from '../../src/augment';
 import { runGraph, type Feed } from '../support/graph-harness';
@@ -59,6 +59,7 @@ async function compare(name: string, p: AugmentPreset, opts: { batch?: number; h
   const drawn = sampleViews(new Rng(opts.seed ?? 1).fork('augment'), p, batch, h, w);
   const feeds: Record<string, Feed> = { images: { data: images, shape: [batch, h, w, p.inputChannels] } };
   for (const [k, f] of Object.entries(augmentFeeds(drawn))) feeds[k] = { data: f.data, shape: f.dims };
+  expectBothOutcomes(p, drawn.map((d) => d.params));
   const res = await runGraph(g, feeds);
   let worst = 0;
   p.views.forEach((v, k) => {
@@ -73,6 +74,26 @@ async function compare(name: string, p: AugmentPreset, opts: { batch?: number; h
   });
   maxErrors[name] = worst;
   return worst;
+}
+
+/**
+ * Guards against a vacuous pass: each random stage a view enables was drawn "on" for some sample
+ * and, where its probability is below 1, "off" for another.
+ */
+function expectBothOutcomes(p: AugmentPreset, params: Float32Array[]): void {
+  p.views.forEach((v, k) => {
+    const rows = Array.from({ length: params[k].length / VIEW_PARAMS }, (_, b) => params[k].subarray(b * VIEW_PARAMS, (b + 1) * VIEW_PARAMS));
+    const check = (prob: number, on: (r: Float32Array) => boolean) => {
+      if (prob > 0) expect(rows.some(on)).toBe(true);
+      if (prob > 0 && prob < 1) expect(rows.some((r) => !on(r))).toBe(true);
+    };
+    check(v.hflipProb, (r) => r[PARAM.hflip] === 1);
+    check(v.vflipProb, (r) => r[PARAM.vflip] === 1);
+    check(v.jitter.some((s) => s > 0) ? v.jitterProb : 0, (r) => [0, 1, 2, 3].some((j) => r[PARAM.jitter + 4 * j] !== 1 || r[PARAM.jitter + 4 * j + 3] !== 0));
+    check(v.grayProb, (r) => r[PARAM.gray] === 1);
+    check(v.blurProb, (r) => r[PARAM.blurSigma] > 0);
+    check(v.solarizeProb, (r) => r[PARAM.solarize] === 1);
+  });
 }
 
 afterAll(() => {
@@ -117,27 +138,28 @@ describe('colour ops vs torchvision formulas', () => {
   });
 });
 
-describe('whole pipelines', () => {
+describe('whole pipelines (48 samples so every stage is drawn both ways)', () => {
+  const many = { batch: 48 };
   test('SimCLR defaults at 8 px (two views)', async () => {
-    expect(await compare('SimCLR pipeline', buildPreset('simclr', 8))).toBeLessThan(TOL);
+    expect(await compare('SimCLR pipeline', buildPreset('simclr', 8), many)).toBeLessThan(TOL);
   });
   test('VICReg: solarise before blur', async () => {
     const p = buildPreset('vicreg', 8, { solarize_prob: 0.6, blur_prob: 0.6 });
     expect(p.views[0].solarizeBeforeBlur).toBe(true);
-    expect(await compare('VICReg pipeline', p)).toBeLessThan(TOL);
+    expect(await compare('VICReg pipeline', p, many)).toBeLessThan(TOL);
   });
   test('DINO: bicubic global and local views of different sizes', async () => {
-    expect(await compare('DINO pipeline', buildPreset('dino', 9, { n_local_views: 2, local_size: 5 }))).toBeLessThan(TOL);
+    expect(await compare('DINO pipeline', buildPreset('dino', 9, { n_local_views: 2, local_size: 5 }), many)).toBeLessThan(TOL);
   });
   test('single-channel input kept as 1 channel', async () => {
     const p = buildPreset('simclr', 8, {}, { inputChannels: 1, singleChannel: 'gray' });
     expect(p.outputChannels).toBe(1);
-    expect(await compare('1-channel gray mode', p)).toBeLessThan(TOL);
+    expect(await compare('1-channel gray mode', p, many)).toBeLessThan(TOL);
   });
   test('single-channel input expanded to RGB', async () => {
     const p = buildPreset('simclr', 8, {}, { inputChannels: 1 });
     expect(p.outputChannels).toBe(3);
-    expect(await compare('1-channel rgb mode', p)).toBeLessThan(TOL);
+    expect(await compare('1-channel rgb mode', p, many)).toBeLessThan(TOL);
   });
 });
 
