@@ -15,7 +15,7 @@ function contextWith(g: Graph, module: Module, wrt: Record<string, Tensor>, trai
   });
 }
 
-describe('gradients through the ViT token paths match finite differences (float32, eps 1e-2)', () => {
+describe('gradients through the ViT token paths match finite differences (float32, eps 1e-3)', () => {
   it('tiny ViT with keep indices and a mask token: images, cls_token, qkv weight, mask token', async () => {
     const vit = createBackbone('vit-s16', { width: 1 / 6, imageSize: 32, depth: 1 }).module as VisionTransformer;
     const res = await checkGradient((g, [images, cls, qkv, maskToken]) => {
@@ -26,7 +26,8 @@ describe('gradients through the ViT token paths match finite differences (float3
     }, [
       { shape: [2, 3, 32, 32], dtype: 'float32' }, { shape: [1, 1, 64], dtype: 'float32' },
       { shape: [192, 64], dtype: 'float32' }, { shape: [1, 1, 64], dtype: 'float32' },
-    ], { eps: 1e-2, directions: 2 });
-    expect(res.maxRelErr).toBeLessThan(2e-2);
+    ], { eps: 1e-3, directions: 2 });
+    // Measured 4.4e-4 here; at eps 1e-2 the O(eps²) truncation error of the attention softmax reached 6e-2.
+    expect(res.maxRelErr).toBeLessThan(5e-3);
   });
 });
