@@ -223,3 +223,43 @@ export function presetFromConfig(cfg: ResolvedConfig, opts: PresetOptions = {}):
   const a = cfg.augmentation;
   return buildPreset(a.preset as PresetId, a.input_size, a.overrides, opts);
 }
+
+/** A benchmark's transform for one preset: the global crop size and the preset fields it sets. */
+export interface BenchmarkTransform {
+  input_size: number;
+  overrides: Fields;
+}
+
+/**
+ * What each benchmark script passes to the transform classes (METHODS.md §3.3), for writing suite
+ * configs (`augmentation.input_size` / `augmentation.overrides`). CIFAR-10 methods not listed use
+ * the SimCLR-CIFAR transform (MoCo, NNCLR, DCL, DCLW, and BarlowTwins/BYOL as published).
+ */
+export const BENCHMARK_TRANSFORMS: Record<'cifar10' | 'imagenette', Partial<Record<PresetId, BenchmarkTransform>>> = {
+  cifar10: {
+    simclr: { input_size: 32, overrides: { cj_strength: 0.5, blur_prob: 0 } },
+    byol: { input_size: 32, overrides: { view1_blur_prob: 0, view2_blur_prob: 0 } },
+    simsiam: { input_size: 32, overrides: { blur_prob: 0 } },
+    fastsiam: { input_size: 32, overrides: { blur_prob: 0 } },
+    swav: { input_size: 32, overrides: { n_global_views: 2, n_local_views: 0, global_scale: [0.14, 1], cj_strength: 0.5, blur_prob: 0 } },
+    dino: { input_size: 32, overrides: { n_local_views: 0, global_scale: [0.4, 1], cj_strength: 0.5, global1_blur_prob: 0, global2_blur_prob: 0, local_blur_prob: 0 } },
+    smog: {
+      input_size: 32,
+      overrides: { n_global_views: 1, n_local_views: 1, local_size: 32, global_scale: [0.2, 1], local_scale: [0.2, 1], cj_strength: 0.5, global_blur_prob: 0, local_blur_prob: 0 },
+    },
+  },
+  imagenette: {
+    simclr: { input_size: 128, overrides: { cj_strength: 0.5 } },
+    byol: { input_size: 128, overrides: {} },
+    tico: { input_size: 128, overrides: {} },
+    simsiam: { input_size: 128, overrides: {} },
+    fastsiam: { input_size: 128, overrides: {} },
+    swav: { input_size: 128, overrides: { n_global_views: 2, n_local_views: 6, local_size: 64, cj_strength: 0.5 } },
+    dino: { input_size: 128, overrides: { n_local_views: 6, local_size: 64, cj_strength: 0.5 } },
+    smog: { input_size: 128, overrides: { n_global_views: 1, n_local_views: 1, local_size: 128, global_scale: [0.2, 1], local_scale: [0.2, 1], cj_strength: 0.5 } },
+    mae: { input_size: 224, overrides: {} },
+    msn: { input_size: 128, overrides: { focal_size: 64, cj_strength: 1 } },
+    vicreg: { input_size: 128, overrides: { cj_strength: 0.5 } },
+    vicregl: { input_size: 128, overrides: { n_local_views: 0, global_grid_size: 4, cj_strength: 0.5 } },
+  },
+};

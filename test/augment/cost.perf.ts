@@ -8,7 +8,8 @@
 import * as ort from 'onnxruntime-node';
 import { Graph, toOnnx } from '../../src/graph';
 import { Rng } from '../../src/data/rng';
-import { applyViews, augmentFeeds, augmentParamInputs, buildPreset, sampleViews, type PresetId } from '../../src/augment';
+import { applyViews, augmentFeeds, augmentParamInputs, buildPreset, sampleViews } from '../../src/augment';
+import type { PresetId } from '../../src/config';
 
 const BATCH = Number(process.env.BATCH ?? 128);
 const SIZE = Number(process.env.SIZE ?? 32);
