@@ -17,4 +17,4 @@ export * from './heads';
 export { createBackbone, isBackboneId, BACKBONE_IDS, type BackboneId, type BackboneOptions, type Backbone } from './backbones';
 export { ResNet18Cifar } from './backbones/resnet-cifar';
 export { ResNet, BasicBlock, Bottleneck } from './backbones/resnet';
-export { VisionTransformer, type VitConfig, type VitTokens, type VitTokenOptions } from './backbones/vit';
+export { VisionTransformer, TransformerBlock, type VitConfig, type VitTokens, type VitTokenOptions } from './backbones/vit';

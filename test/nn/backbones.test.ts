@@ -1,7 +1,7 @@
 import { Rng } from '../../src/data/rng';
 import { UserError } from '../../src/errors';
 import { Graph, type Tensor } from '../../src/graph';
-import { GraphForwardContext, createBackbone, initParameters, type Module, type VisionTransformer } from '../../src/nn';
+import { GraphForwardContext, TransformerBlock, createBackbone, initParameters, type Module, type VisionTransformer } from '../../src/nn';
 import { randn, runSession, sessionFor } from '../support/graph-harness';
 import { maxAbsDiff, runModule } from './support';
 
@@ -70,6 +70,15 @@ describe('parameter names (torch / torchvision / timm)', () => {
     expect(learned.parameters()[1].name).toBe('pos_embed');
     expect(shapeOf(learned, 'pos_embed')).toEqual([1, 17, 768]);
     expect(learned.parameters().find((p) => p.name === 'blocks.0.attn.proj.bias')).toMatchObject({ kind: 'bias', decay: false });
+  });
+
+  it('TransformerBlock (an MAE decoder block) has timm block names', () => {
+    const block = new TransformerBlock(512, 16, 2048);
+    expect(block.parameters('decoder_blocks.0').map((p) => p.name)).toEqual([
+      'norm1.weight', 'norm1.bias', 'attn.qkv.weight', 'attn.qkv.bias', 'attn.proj.weight', 'attn.proj.bias',
+      'norm2.weight', 'norm2.bias', 'mlp.fc1.weight', 'mlp.fc1.bias', 'mlp.fc2.weight', 'mlp.fc2.bias',
+    ].map((n) => `decoder_blocks.0.${n}`));
+    expect(block.parameters().find((p) => p.name === 'attn.qkv.weight')!.init).toEqual({ type: 'xavierUniform', fanIn: 512, fanOut: 1536 });
   });
 
   it('splitBn swaps every BN for SplitBatchNorm with [C·k] running statistics', () => {

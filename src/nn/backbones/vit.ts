@@ -82,8 +82,12 @@ class Mlp extends Module {
   }
 }
 
-class Block extends Module {
-  constructor(dim: number, heads: number, mlpHidden: number, eps: number, init: LinearInit) {
+/**
+ * timm's pre-norm transformer Block (norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2), also
+ * the building block of an MAE decoder.
+ */
+export class TransformerBlock extends Module {
+  constructor(dim: number, heads: number, mlpHidden: number, eps = 1e-6, init: LinearInit = 'xavier') {
     super();
     this.addModule('norm1', new LayerNorm(dim, eps));
     this.addModule('attn', new Attention(dim, heads, init));
@@ -143,7 +147,7 @@ export class VisionTransformer extends Module {
     else this.registerBuffer('pos_embed', posShape, { type: 'sincos2d', gridH: this.gridSize, gridW: this.gridSize, dim, prefixTokens: 1 });
     this.addModule('patch_embed', new PatchEmbed(config.inChannels, dim, patchSize, config.init));
     const hidden = Math.round(dim * config.mlpRatio);
-    this.addModule('blocks', new Sequential(Array.from({ length: config.depth }, () => new Block(dim, config.heads, hidden, config.eps, linearInit))));
+    this.addModule('blocks', new Sequential(Array.from({ length: config.depth }, () => new TransformerBlock(dim, config.heads, hidden, config.eps, linearInit))));
     this.addModule('norm', new LayerNorm(dim, config.eps));
     this.featureDim = dim;
   }
