@@ -61,7 +61,8 @@ abstract class BatchNormBase extends Module {
 
   protected checkInput(x: Tensor, ranks: readonly number[], what: string): void {
     if (!ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
-      throw new GraphError(`${x.graph.where()}${what}(${this.numFeatures}): input ${formatShape(x.shape)} must be ${ranks.map((r) => (r === 2 ? '[N, C]' : r === 3 ? '[N, C, L]' : '[N, C, H, W]')).join(' or ')} with C = ${this.numFeatures}`);
+      const layouts = ranks.map((r) => ({ 2: '[N, C]', 3: '[N, C, L]', 4: '[N, C, H, W]' })[r as 2 | 3 | 4]).join(' or ');
+      throw new GraphError(`${x.graph.where()}${what}(${this.numFeatures}): input ${formatShape(x.shape)} must be ${layouts} with C = ${this.numFeatures}`);
     }
   }
 

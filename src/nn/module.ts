@@ -164,9 +164,9 @@ interface ContextState {
 /**
  * A ForwardContext over one Graph for one network. Graph nodes get the module's dotted path as
  * scope ('backbone.layer2.0.conv1'), below the graph scope active when the context was made, so
- * shape errors read "resnet18-cifar/layer2.0.conv1: conv2d: ...". Parameters and buffers become graph inputs on
- * first use, named by their full dotted name, so the engine feeds them by name; reusing the
- * network (two views) reuses the same inputs. `bufferUpdates` holds the final value of every
+ * shape errors read "resnet18-cifar/layer2.0.conv1: conv2d: ...". Parameters and buffers become
+ * graph inputs on first use, named by their full dotted name, so the engine feeds them by name;
+ * reusing the network (two views) reuses the same inputs. `bufferUpdates` holds the final value of every
  * buffer set during the pass(es), for the engine to output as the buffer's next value.
  */
 export class GraphForwardContext implements ForwardContext {
