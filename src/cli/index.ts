@@ -6,6 +6,7 @@ import { registerConfig } from './config';
 import { registerList } from './list';
 import { registerRun } from './run';
 import { registerData } from './data';
+import { registerAugmentPreview } from './augment-preview';
 import { registerPlot } from './plot';
 
 /** Each command module exports one `register*` function; add new commands here. */
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerTable(program);
   registerCompare(program);
   registerData(program);
+  registerAugmentPreview(program);
   registerPlot(program);
   void program;
 }

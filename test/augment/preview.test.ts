@@ -1,0 +1,63 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { main } from '../../src/cli';
+import { previewLayout } from '../../src/cli/augment-preview';
+
+const REPO = path.resolve(__dirname, '..', '..');
+let tmp: string;
+beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-preview-')); });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+  try {
+    return { code: await main(['node', 'ssl-bench', ...args]), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+function writeConfig(name: string, preset: string): string {
+  const file = path.join(tmp, `${name}.yaml`);
+  fs.writeFileSync(file, [
+    'data:',
+    '  dataset: embedded-fashion-mnist',
+    `  root: ${path.join(REPO, 'data-embedded', 'fashion-mnist')}`,
+    `  cache_dir: ${path.join(tmp, 'cache')}`,
+    'augmentation:',
+    `  preset: ${preset}`,
+    '',
+  ].join('\n'));
+  return file;
+}
+
+test('augment-preview writes a PNG grid: one row per image, original + every view', async () => {
+  const cfg = writeConfig('simclr', 'simclr');
+  const png = path.join(tmp, 'views.png');
+  const r = await cli('augment-preview', cfg, '--out', png, '--n', '3');
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const meta = await sharp(png).metadata();
+  const layout = previewLayout(3, 2, 28);
+  expect(layout.tile).toBe(112);
+  expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', layout.width, layout.height, 3]);
+  expect(r.stdout).toContain(`3 images x (original + 2 simclr views), ${layout.width}x${layout.height} px`);
+});
+
+test('--set reaches the preset (DINO with 2 local views of 12 px) and --n is checked', async () => {
+  const cfg = writeConfig('dino', 'dino');
+  const png = path.join(tmp, 'dino.png');
+  const r = await cli('augment-preview', cfg, '--out', png, '--n', '2', '--set', 'augmentation.overrides.n_local_views=2', '--set', 'augmentation.overrides.local_size=12');
+  expect(r.code).toBe(0);
+  const meta = await sharp(png).metadata();
+  const layout = previewLayout(2, 4, 28);
+  expect([meta.width, meta.height]).toEqual([layout.width, layout.height]);
+  const bad = await cli('augment-preview', cfg, '--out', png, '--n', '0');
+  expect([bad.code, bad.stderr.trim()]).toEqual([2, 'error: --n 0: expected an integer from 1 to 256']);
+});
