@@ -104,6 +104,10 @@ describe('linearProbe', () => {
     // 100 samples, batch 30, drop_last → 3 steps per epoch, 6 in all: factors cosine(s, 6, 1, 0.001).
     const f = (s: number) => 0.001 - (0.001 - 1) * (1 + Math.cos((Math.PI * s) / 5)) / 2;
     expect(r.epochs.map((e) => [e.lrFirst, e.lrLast])).toEqual([[f(0), f(2)], [f(3), f(5)]].map((p) => p.map((x) => expect.closeTo(x, 12))));
+    // Without drop_last the short last batch (10 of 30, topped up from the epoch's start) is a 4th step.
+    const kept = await linearProbe({ featureDim: dim, numClasses: 2, train, test: train, epochs: 2, batchSize: 30, lr: 1, seed: 1, threads: 1, dropLast: false });
+    const g = (s: number) => 0.001 - (0.001 - 1) * (1 + Math.cos((Math.PI * s) / 7)) / 2;
+    expect(kept.epochs.map((e) => [e.lrFirst, e.lrLast])).toEqual([[g(0), g(3)], [g(4), g(7)]].map((p) => p.map((x) => expect.closeTo(x, 12))));
   });
 
   test('bn-linear head (ViT mae protocol) and the embed(epoch) seam of the augmented protocol', async () => {
