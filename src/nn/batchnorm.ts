@@ -24,7 +24,12 @@ function valuesPerChannel(x: Tensor, batch: number | string): number {
   if (dims.some((d) => typeof d !== 'number')) {
     throw new GraphError(`${x.graph.where()}batch norm (training): input ${formatShape(x.shape)} needs a static batch size for the running-variance update`);
   }
-  return (dims as number[]).reduce((a, d) => a * d, 1);
+  const count = (dims as number[]).reduce((a, d) => a * d, 1);
+  if (count < 2) {
+    // torch raises here too: the batch variance of one value is 0 and the unbiased one undefined.
+    throw new GraphError(`${x.graph.where()}batch norm (training): input ${formatShape(x.shape)} has ${count} value per channel; training mode needs more than 1 (a larger batch)`);
+  }
+  return count;
 }
 
 abstract class BatchNormBase extends Module {
@@ -54,7 +59,7 @@ abstract class BatchNormBase extends Module {
 
   protected updateRunningStats(ctx: ForwardContext, mean: Tensor, biasedVar: Tensor, count: number): void {
     const m = this.momentum;
-    const unbiased = mul(stopGradient(biasedVar), count > 1 ? count / (count - 1) : 1);
+    const unbiased = mul(stopGradient(biasedVar), count / (count - 1));
     ctx.setBuffer('running_mean', add(mul(ctx.buffer('running_mean'), 1 - m), mul(stopGradient(mean), m)));
     ctx.setBuffer('running_var', add(mul(ctx.buffer('running_var'), 1 - m), mul(unbiased, m)));
   }

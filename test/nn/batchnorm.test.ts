@@ -90,6 +90,13 @@ describe('BatchNorm1d', () => {
     const evalRun = await runModule(bn, { shape: [n, c], data: x }, { training: false });
     expect(maxAbsDiff(evalRun.output, Array.from(x, (v) => v / Math.sqrt(1 + 1e-5)))).toBeLessThan(1e-5);
   });
+  it('training mode with one value per channel is rejected, as in torch', () => {
+    const g = new Graph('m');
+    const bn = new BatchNorm1d(4);
+    expect(() => bn.forward(new GraphForwardContext(g, bn, { training: true }), g.input('x', [1, 4]))).toThrow(/input \[1,4\] has 1 value per channel; training mode needs more than 1/);
+    const h = new Graph('eval');
+    expect(bn.forward(new GraphForwardContext(h, bn, { training: false }), h.input('y', [1, 4])).shape).toEqual([1, 4]);
+  });
 });
 
 describe('SplitBatchNorm', () => {
