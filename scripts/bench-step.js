@@ -9,7 +9,7 @@
  * training mode (running statistics updated). Fixed random inputs; median over --steps after 2
  * warm-up steps. Peak memory: each process's peak RSS (Node: process.resourceUsage().maxRSS).
  *
- *   node scripts/bench-step.js [--steps 10] [--batch 128] [--width 64] [--threads N]
+ *   node scripts/bench-step.js [--steps 10] [--rounds 2] [--batch 128] [--width 64] [--threads N]
  *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-torch]
  *
  * --width is the first stage's channel count (64 = the real ResNet-18). --profile writes an ORT
@@ -30,7 +30,7 @@ const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and
   + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
 
 function parseArgs(argv) {
-  const o = { steps: 10, batch: 128, width: 64, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2 };
+  const o = { steps: 10, rounds: 2, batch: 128, width: 64, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -48,11 +48,12 @@ function parseArgs(argv) {
     else if (a === '--width') o.width = int();
     else if (a === '--threads') o.threads = int();
     else if (a === '--warmup') o.warmup = int();
+    else if (a === '--rounds') o.rounds = int();
     else if (a === '--exec') o.exec = val();
     else if (a === '--outputs') o.outputs = val();
     else if (a === '--profile') o.profile = true;
     else if (a === '--no-torch') o.torch = false;
-    else throw new Error(`unknown option ${a}; options: --steps --batch --width --threads --warmup --exec --outputs --profile --no-torch`);
+    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-torch`);
   }
   if (!['sequential', 'parallel'].includes(o.exec)) throw new Error('--exec must be sequential or parallel');
   if (!['fresh', 'pingpong'].includes(o.outputs)) throw new Error('--outputs must be fresh or pingpong');
@@ -72,7 +73,7 @@ function buildSimclrStep({ batch, width, hidden = 512, out = 128, size = 32, tem
   const head = simclrProjectionHead(backbone.featureDim, hidden, out);
   const params = [...backbone.parameters('backbone'), ...head.parameters('head')];
   const buffers = [...backbone.buffers('backbone'), ...head.buffers('head')];
-  const model = buildTrainStep({
+  const spec = {
     name: 'simclr-resnet18-cifar',
     trainable: params,
     buffers,
@@ -86,7 +87,8 @@ function buildSimclrStep({ batch, width, hidden = 512, out = 128, size = 32, tem
       const z1 = head.forward(h, backbone.forward(b, x1));
       return { loss: ntXentLoss(z0, z1, temperature) };
     },
-  });
+  };
+  const model = { ...buildTrainStep(spec), spec };
   return { model, params, buffers, torchName: (name) => name.replace(/^head\.layers\./, 'head.') };
 }
 
@@ -147,12 +149,22 @@ async function main() {
   });
   const n = o.batch * 3 * 32 * 32;
   const data = { x0: new ort.Tensor('float32', randn(n, 1), [o.batch, 3, 32, 32]), x1: new ort.Tensor('float32', randn(n, 2), [o.batch, 3, 32, 32]) };
+  const useTorch = o.torch && torchAvailable();
+  // Rounds alternate ssl-bench and PyTorch steps so that load from other processes on a shared
+  // machine hits both sides alike; medians and minima are over all timed steps.
+  const rounds = useTorch ? Math.min(o.rounds, o.steps) : 1;
   const times = [];
+  const torchRuns = [];
   let loss = NaN;
-  for (let i = 0; i < o.steps + o.warmup; i++) {
-    const t = performance.now();
-    loss = (await runner.step(data, { lr: 0.06, weightDecay: 5e-4 })).loss;
-    if (i >= o.warmup) times.push((performance.now() - t) / 1000);
+  for (let round = 0; round < rounds; round++) {
+    const steps = Math.floor(o.steps / rounds) + (round < o.steps % rounds ? 1 : 0);
+    const warmup = round === 0 ? o.warmup : 0;
+    for (let i = 0; i < steps + warmup; i++) {
+      const t = performance.now();
+      loss = (await runner.step(data, { lr: 0.06, weightDecay: 5e-4 })).loss;
+      if (i >= warmup) times.push((performance.now() - t) / 1000);
+    }
+    if (useTorch) torchRuns.push(runTorch({ batch: o.batch, size: 32, steps, width: o.width, threads: o.threads, warmup: round === 0 ? o.warmup : 1 }));
   }
   if (o.profile) {
     runner.session.endProfiling();
@@ -160,27 +172,28 @@ async function main() {
   }
   const ours = { median_s: median(times), peak_rss_gb: process.resourceUsage().maxRSS / 1024 ** 2, loss };
   console.log(`ssl-bench: model ${(model.modelBytes.length / 1e6).toFixed(1)} MB built in ${buildS.toFixed(1)} s; `
-    + `step median ${ours.median_s.toFixed(3)} s over ${o.steps} steps (min ${Math.min(...times).toFixed(3)} s), `
+    + `step median ${ours.median_s.toFixed(3)} s over ${times.length} steps (min ${Math.min(...times).toFixed(3)} s), `
     + `peak RSS ${ours.peak_rss_gb.toFixed(2)} GB, loss ${loss.toFixed(4)} `
     + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}]`);
   await runner.release();
   if (!o.torch) return;
-  if (!torchAvailable()) {
+  if (!useTorch) {
     console.log(TORCH_HELP);
     process.exitCode = 1;
     return;
   }
-  const args = { batch: o.batch, size: 32, steps: o.steps, width: o.width, threads: o.threads, warmup: o.warmup };
+  const torchTimes = torchRuns.flatMap((r) => r.times_s);
+  const torch = { median_s: median(torchTimes), peak_rss_gb: Math.max(...torchRuns.map((r) => r.peak_rss_gb)), loss: torchRuns[torchRuns.length - 1].loss };
+  console.log(`PyTorch ${torchRuns[0].torch}: step median ${torch.median_s.toFixed(3)} s over ${torchTimes.length} steps (min ${Math.min(...torchTimes).toFixed(3)} s), `
+    + `peak RSS ${torch.peak_rss_gb.toFixed(2)} GB, loss ${torch.loss.toFixed(4)} [threads ${torchRuns[0].threads}, ${rounds} rounds interleaved]`);
+  console.log(`ratio ssl-bench / PyTorch: ${(ours.median_s / torch.median_s).toFixed(2)} (median step), `
+    + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak RSS)`);
+}
+
+function runTorch(args) {
   const r = spawnSync(TORCH_PYTHON, [path.join(__dirname, 'torch_reference.py'), 'bench', JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) {
-    console.log(`PyTorch reference failed (exit ${r.status}):\n${r.stderr}`);
-    process.exitCode = 1;
-    return;
-  }
-  const torch = JSON.parse(r.stdout.trim().split('\n').pop());
-  console.log(`PyTorch ${torch.torch}: step median ${torch.median_s.toFixed(3)} s (min ${Math.min(...torch.times_s).toFixed(3)} s), `
-    + `peak RSS ${torch.peak_rss_gb.toFixed(2)} GB, loss ${torch.loss.toFixed(4)} [threads ${torch.threads}]`);
-  console.log(`ratio ssl-bench / PyTorch: ${(ours.median_s / torch.median_s).toFixed(2)} (time), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak memory)`);
+  if (r.status !== 0) throw new Error(`PyTorch reference failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 function latestProfile() {

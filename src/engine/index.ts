@@ -9,7 +9,7 @@
  */
 export { createSession, cudaProviderInstalled } from './session';
 export type { Device, ResolvedDevice, SessionOptions, CreatedSession } from './session';
-export { buildTrainStep, nextName, SCALAR } from './train-step';
+export { buildTrainStep, nextName, gradName, SCALAR } from './train-step';
 export type { TrainStepSpec, TrainStepModel, StepBuilder, StateEntry, DataInput } from './train-step';
 export { StateStore } from './state-store';
 export type { HostData } from './state-store';

@@ -14,6 +14,8 @@ export interface StepScalars {
 export interface StepResult {
   loss: number;
   metrics: Record<string, number>;
+  /** Parameter gradients by parameter name, when the model was built with exposeGradients. */
+  gradients?: Map<string, Float32Array>;
 }
 
 /**
@@ -76,7 +78,7 @@ export class TrainStepRunner {
     let out: ort.InferenceSession.OnnxValueMapType;
     if (this.outputs === 'pingpong') {
       const fetches: Record<string, ort.Tensor | null> = { loss: null };
-      for (const m of this.model.metricNames) fetches[m] = null;
+      for (const m of [...this.model.metricNames, ...this.model.gradientNames]) fetches[m] = null;
       for (const [name, t] of this.spare) fetches[nextName(name)] = t;
       out = await this.session.run(feeds, fetches);
       for (const name of this.model.updatedNames) {
@@ -90,7 +92,11 @@ export class TrainStepRunner {
     }
     const metrics: Record<string, number> = {};
     for (const m of this.model.metricNames) metrics[m] = scalarOf(out[m] as ort.Tensor);
-    return { loss: scalarOf(out.loss as ort.Tensor), metrics };
+    const result: StepResult = { loss: scalarOf(out.loss as ort.Tensor), metrics };
+    if (this.model.gradientNames.length) {
+      result.gradients = new Map(this.model.gradientNames.map((n) => [n.slice('grad:'.length), (out[n] as ort.Tensor).data as Float32Array]));
+    }
+    return result;
   }
 
   async release(): Promise<void> {

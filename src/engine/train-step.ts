@@ -25,6 +25,11 @@ export function nextName(name: string): string {
   return `${name}:next`;
 }
 
+/** Graph output that carries the gradient of parameter `name` (exposeGradients). */
+export function gradName(name: string): string {
+  return `grad:${name}`;
+}
+
 export const SCALAR = { lr: 'lr', weightDecay: 'weight_decay', emaMomentum: 'ema_momentum' } as const;
 
 /** What the method's `build` function uses to record its forward pass and loss. */
@@ -58,6 +63,8 @@ export interface TrainStepSpec {
   emaPairs?: readonly { target: ParamSpec; source: string }[];
   /** Clip the global gradient norm (torch clip_grad_norm_); adds the metric 'grad_norm'. */
   gradClipNorm?: number | null;
+  /** Also output every trainable parameter's gradient (before clipping) as 'grad:<name>' (cross-checks). */
+  exposeGradients?: boolean;
   build(step: StepBuilder): { loss: Tensor; metrics?: Record<string, Tensor> };
 }
 
@@ -75,6 +82,8 @@ export interface TrainStepModel {
   readonly stateNames: string[];
   /** State entries the step changes (each has output nextName(name)); the others keep their value. */
   readonly updatedNames: string[];
+  /** Outputs 'grad:<param>' when built with exposeGradients (parameters the loss reaches). */
+  readonly gradientNames: string[];
 }
 
 /**
@@ -197,12 +206,19 @@ export function buildTrainStep(spec: TrainStepSpec): TrainStepModel {
   g.output('loss', loss);
   const metricNames = Object.keys(metricTensors);
   for (const m of metricNames) {
-    if (m === 'loss' || inputs.has(m) || m.endsWith(':next')) throw new GraphError(`train step '${spec.name}': metric name '${m}' collides with a model input or output`);
+    if (m === 'loss' || inputs.has(m) || m.endsWith(':next') || m.startsWith('grad:')) throw new GraphError(`train step '${spec.name}': metric name '${m}' collides with a model input or output`);
     g.output(m, metricTensors[m]);
   }
   // Entries that keep their value are not outputs: the runner keeps their tensors (no copy).
   const updated = state.filter((e) => next.has(e.name));
   for (const e of updated) g.output(nextName(e.name), next.get(e.name)!);
+  const gradientNames: string[] = [];
+  if (spec.exposeGradients) {
+    for (const i of reached) {
+      gradientNames.push(gradName(spec.trainable[i].name));
+      g.output(gradName(spec.trainable[i].name), rawGrads[i]!);
+    }
+  }
   return {
     modelBytes: toOnnx(g),
     inputNames: g.inputs.map((t) => t.name),
@@ -213,5 +229,6 @@ export function buildTrainStep(spec: TrainStepSpec): TrainStepModel {
     state,
     stateNames: state.map((e) => e.name),
     updatedNames: updated.map((e) => e.name),
+    gradientNames,
   };
 }

@@ -68,7 +68,7 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 describe('training step model', () => {
   it('two SGD steps equal plain-graph gradients + the torch update, with norm/bias excluded from decay', async () => {
-    const model = buildTrainStep(spec());
+    const model = buildTrainStep(spec({ exposeGradients: true }));
     expect(model.scalarNames).toEqual(['lr', 'weight_decay']);
     expect(model.stateNames).toContain('net.0.weight#momentum_buffer');
     const runner = await TrainStepRunner.create(model, initial(), opts);
@@ -80,6 +80,7 @@ describe('training step model', () => {
       const ref = await reference(values);
       const r = await runner.step(data(), { lr, weightDecay: wd });
       expect(r.loss).toBeCloseTo(ref.get('loss')![0], 5);
+      for (const p of params) expect(maxRelDiff(r.gradients!.get(p.name)!, ref.get(`grad:${p.name}`)!)).toBeLessThan(1e-6);
       const next = new Map<string, HostData>(values);
       for (const p of params) {
         const decay = p.kind === 'weight' ? wd : 0;
