@@ -4,7 +4,7 @@ import {
   reduceSum, relu, reshape, slice, sub, transpose, where, type Graph, type Tensor,
 } from '../graph';
 import { floor, padEdge } from './ops';
-import { PARAM, VIEW_PARAMS, JITTER_SLOTS, type ViewBatch } from './params';
+import { BLEND_SLOTS_PER_SIDE, PARAM, VIEW_PARAMS, type ViewBatch } from './params';
 import type { AugmentPreset, Interpolation, Normalization, ViewSpec } from './presets';
 
 /**
@@ -94,48 +94,57 @@ function mod1(x: Tensor): Tensor {
 
 /** torchvision adjust_hue on [B, 3, H, W] in [0, 1] with per-sample shift `hue` [B, 1, 1, 1]. */
 export function adjustHue(x: Tensor, hue: Tensor): Tensor {
-  const [r, gr, bl] = [0, 1, 2].map((c) => slice(x, [c], [c + 1], [1]));
+  const g = x.graph;
+  const [r, gr] = [0, 1].map((c) => slice(x, [c], [c + 1], [1]));
   const maxc = reduceMax(x, [1], true);
   const minc = reduceMin(x, [1], true);
   const eqc = equal(maxc, minc);
   const cr = sub(maxc, minc);
   const s = div(cr, where(eqc, 1, maxc));
-  const crDivisor = where(eqc, 1, cr);
-  const rc = div(sub(maxc, r), crDivisor);
-  const gc = div(sub(maxc, gr), crDivisor);
-  const bc = div(sub(maxc, bl), crDivisor);
+  // (maxc − c) / cr for the three channels at once: rc, gc, bc of torchvision's _rgb2hsv.
+  const dist = div(sub(maxc, x), where(eqc, 1, cr));
+  const [rc, gc, bc] = [0, 1, 2].map((c) => slice(dist, [c], [c + 1], [1]));
   const isR = equal(maxc, r);
   const isG = logicalAnd(equal(maxc, gr), logicalNot(isR));
   const hRaw = where(isR, sub(bc, gc), where(isG, add(sub(rc, bc), 2), add(sub(gc, rc), 4)));
-  const h = mod1(add(mod1(add(div(hRaw, 6), 1)), hue));
-  // HSV → RGB in the closed form c_n = v − v·s·clamp(min(k, 4 − k), 0, 1), k = (n + 6h) mod 6,
-  // n = 5, 3, 1 for R, G, B: equal to torchvision's six-case table (which clamps p, q, t to [0, 1]).
-  const h6 = mul(h, 6);
-  const vs = mul(maxc, s);
-  const channel = (n: number) => {
-    const k = add(h6, n);
-    const km = sub(k, mul(floor(div(k, 6)), 6));
-    return sub(maxc, mul(vs, clip(minimum(km, sub(4, km)), 0, 1)));
-  };
-  return concat([channel(5), channel(3), channel(1)], 1);
+  // torchvision: h = fmod(hRaw/6 + 1, 1), then (h + shift) % 1; one floor-mod of the sum is the
+  // same number up to float rounding. Scaled to sextants: h6 in [0, 6).
+  const h6 = mul(mod1(add(add(div(hRaw, 6), 1), hue)), 6);
+  // HSV → RGB in closed form for R, G, B at once: c = v − v·s·clamp(min(k, 4 − k), 0, 1) with
+  // k = (n + 6h) mod 6, n = 5, 3, 1: the same values as torchvision's six-case table (whose p, q,
+  // t clamps to [0, 1] never bind for v, s in [0, 1]).
+  const n = g.constant(Float32Array.from([5, 3, 1]), [1, 3, 1, 1]);
+  const k = add(h6, n);
+  const km = where(greaterOrEqual(k, 6), sub(k, 6), k);
+  return sub(maxc, mul(mul(maxc, s), clip(minimum(km, sub(4, km)), 0, 1)));
+}
+
+/** One blend slot (params.ts layout): y = clamp(f·x + (1 − f)·(cSel·mean(gray(x)) + sSel·gray(x)), 0, 1). */
+function blendSlot(x: Tensor, params: Tensor, slot: number): Tensor {
+  const base = PARAM.jitter + 3 * slot;
+  const [f, cSel, sSel] = [0, 1, 2].map((o) => column(params, base + o));
+  const gray = grayscale(x);
+  const target = add(mul(cSel, reduceMean(gray, [1, 2, 3], true)), mul(sSel, gray));
+  return clip(add(mul(f, x), mul(sub(1, f), target)), 0, 1);
 }
 
 /**
- * The four colour-jitter slots (params.ts layout) applied in order. Each slot is one blend
- * y = clamp(f·x + (1 − f)·target, 0, 1), target = cSel·mean(gray(x)) + sSel·gray(x) (torchvision
- * adjust_brightness / adjust_contrast / adjust_saturation), followed by a hue shift where the
- * slot's hue is non-zero, so the sampled permutation needs no per-sample branching.
+ * Colour jitter as a fixed program: three blend slots (torchvision adjust_brightness /
+ * adjust_contrast / adjust_saturation, selected per sample by the slot's parameters), the hue
+ * shift, three more blend slots. Every order of the four ops maps onto it (params.ts), and the
+ * costly hue conversion runs once instead of once per position.
  */
-function colorJitter(x: Tensor, params: Tensor, withHue: boolean): Tensor {
+function colorJitter(x: Tensor, params: Tensor, view: ViewSpec): Tensor {
   let y = x;
-  for (let k = 0; k < JITTER_SLOTS; k++) {
-    const base = PARAM.jitter + 4 * k;
-    const [f, cSel, sSel, hue] = [0, 1, 2, 3].map((o) => column(params, base + o));
-    const gray = grayscale(y);
-    const target = add(mul(cSel, reduceMean(gray, [1, 2, 3], true)), mul(sSel, gray));
-    y = clip(add(mul(f, y), mul(sub(1, f), target)), 0, 1);
-    if (withHue) y = where(equal(hue, 0), y, adjustHue(y, hue));
+  for (let k = 0; k < BLEND_SLOTS_PER_SIDE; k++) y = blendSlot(y, params, k);
+  // A zero hue strength makes params.ts pack every blend before the (absent) hue stage.
+  if (view.jitter[3] === 0) return y;
+  // Hue is a no-op on one channel; the slots after it still apply.
+  if (y.shape[1] === 3) {
+    const hue = column(params, PARAM.hue);
+    y = where(equal(hue, 0), y, adjustHue(y, hue));
   }
+  for (let k = BLEND_SLOTS_PER_SIDE; k < 2 * BLEND_SLOTS_PER_SIDE; k++) y = blendSlot(y, params, k);
   return y;
 }
 
@@ -203,7 +212,7 @@ export function augmentFeeds(views: readonly ViewBatch[]): Record<string, { data
 function applyView(x01: Tensor, params: Tensor, view: ViewSpec, preset: AugmentPreset): Tensor {
   let y = toOutputChannels(cropResizeFlip(x01, params, view), preset.outputChannels);
   const rgb = preset.outputChannels === 3;
-  if (view.jitterProb > 0 && view.jitter.some((s) => s > 0)) y = colorJitter(y, params, rgb && view.jitter[3] > 0);
+  if (view.jitterProb > 0 && view.jitter.some((s) => s > 0)) y = colorJitter(y, params, view);
   if (rgb && view.grayProb > 0) y = where(greater(column(params, PARAM.gray), 0.5), expand(grayscale(y), y.shape), y);
   const blur = () => {
     if (view.blurProb > 0 && view.blurSigma[1] > 0) y = gaussianBlur(y, column(params, PARAM.blurSigma), blurRadius(view.blurSigma[1]));

@@ -9,22 +9,28 @@ import type { AugmentPreset, ViewSpec } from './presets';
  * Feed layout: one float32 tensor [B, VIEW_PARAMS] per view, row b = sample b:
  *   0 top, 1 left, 2 height, 3 width   crop box in source pixels (integers, torchvision order)
  *   4 hflip, 5 vflip                   1 = flip the view along that axis, else 0
- *   6 + 4·k + (0 factor, 1 contrast, 2 saturation, 3 hue), k = 0..3
- *                                      colour-jitter slot k (applied in slot order):
+ *   6 + 3·k + (0 factor, 1 contrast, 2 saturation), k = 0..5
+ *                                      colour-jitter blend slot k:
  *                                      y = clamp(factor·x + (1 − factor)·target, 0, 1) with
  *                                      target = contrast·mean(gray(x)) + saturation·gray(x)
- *                                      (brightness: both selectors 0, target 0), then a hue
- *                                      shift by `hue` (0 = none). A slot that is not jitter's
- *                                      k-th op, or a sample without jitter, is (1, 0, 0, 0).
- *   22 gray                            1 = convert to grayscale
- *   23 blur sigma                      Gaussian sigma in pixels; 0 = no blur
- *   24 solarize                        1 = solarise
+ *                                      (brightness: both selectors 0, target 0). Slots 0-2 run
+ *                                      before the hue shift, slots 3-5 after it, so any of the
+ *                                      24 orders of torchvision's four ops is one fixed program
+ *                                      with a single hue computation. Unused slots and samples
+ *                                      without jitter hold the identity (1, 0, 0).
+ *   24 hue                             hue shift in [−0.5, 0.5]; 0 = none
+ *   25 gray                            1 = convert to grayscale
+ *   26 blur sigma                      Gaussian sigma in pixels; 0 = no blur
+ *   27 solarize                        1 = solarise
+ * Views whose hue strength is 0 put every blend into slots 0-2 (the graph builds no hue stage
+ * and no slots 3-5 for them).
  */
-export const VIEW_PARAMS = 25;
+export const VIEW_PARAMS = 28;
 export const PARAM = {
-  top: 0, left: 1, height: 2, width: 3, hflip: 4, vflip: 5, jitter: 6, gray: 22, blurSigma: 23, solarize: 24,
+  top: 0, left: 1, height: 2, width: 3, hflip: 4, vflip: 5, jitter: 6, hue: 24, gray: 25, blurSigma: 26, solarize: 27,
 } as const;
-export const JITTER_SLOTS = 4;
+/** Blend slots before the hue shift; as many follow it. */
+export const BLEND_SLOTS_PER_SIDE = 3;
 
 /** Jitter ops as torchvision's ColorJitter numbers them (fn_idx). */
 export const enum JitterOp { Brightness = 0, Contrast = 1, Saturation = 2, Hue = 3 }
@@ -80,14 +86,17 @@ export function sampleResizedCrop(rng: Rng, height: number, width: number, scale
 }
 
 /**
- * torchvision ColorJitter.get_params with probability `prob` (RandomApply), written into the four
- * slots of `out` at `offset` (layout above). Strengths s give factors U[max(0, 1−s), 1+s] for
- * brightness/contrast/saturation and U[−h, h] for hue; the op order is a random permutation.
+ * torchvision ColorJitter.get_params with probability `prob` (RandomApply), written at `offset`
+ * (the jitter blend slots followed by the hue entry, layout above). Strengths s give factors
+ * U[max(0, 1−s), 1+s] for brightness/contrast/saturation and U[−h, h] for hue; the op order is a
+ * random permutation: blends before the hue op go to slots 0-2, those after it to slots 3-5 (all
+ * to slots 0-2 when the hue strength is 0).
  */
 export function sampleColorJitter(rng: Rng, prob: number, strengths: readonly [number, number, number, number], out: Float32Array, offset: number): void {
-  for (let k = 0; k < JITTER_SLOTS; k++) out.set([1, 0, 0, 0], offset + 4 * k);
-  const apply = rng.uniform() < prob;
-  if (!apply) return;
+  for (let k = 0; k < 2 * BLEND_SLOTS_PER_SIDE; k++) out.set([1, 0, 0], offset + 3 * k);
+  const hueAt = offset + 6 * BLEND_SLOTS_PER_SIDE;
+  out[hueAt] = 0;
+  if (!(rng.uniform() < prob)) return;
   const order = rng.shuffle([0, 1, 2, 3]);
   const [b, c, s, h] = strengths;
   const factors = [
@@ -96,15 +105,16 @@ export function sampleColorJitter(rng: Rng, prob: number, strengths: readonly [n
     rng.uniformRange(Math.max(0, 1 - s), 1 + s),
     rng.uniformRange(-h, h),
   ];
-  order.forEach((op, k) => {
-    const at = offset + 4 * k;
-    switch (op) {
-      case JitterOp.Brightness: out.set([factors[0], 0, 0, 0], at); break;
-      case JitterOp.Contrast: out.set([factors[1], 1, 0, 0], at); break;
-      case JitterOp.Saturation: out.set([factors[2], 0, 1, 0], at); break;
-      case JitterOp.Hue: out.set([1, 0, 0, factors[3]], at); break;
+  let slot = 0;
+  for (const op of order) {
+    if (op === JitterOp.Hue) {
+      out[hueAt] = factors[3];
+      if (h > 0) slot = Math.max(slot, BLEND_SLOTS_PER_SIDE);
+      continue;
     }
-  });
+    out.set([factors[op], op === JitterOp.Contrast ? 1 : 0, op === JitterOp.Saturation ? 1 : 0], offset + 3 * slot);
+    slot++;
+  }
 }
 
 function coin(rng: Rng, p: number): number {

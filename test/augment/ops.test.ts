@@ -72,7 +72,7 @@ function expectBothOutcomes(p: AugmentPreset, params: Float32Array[]): void {
     };
     check(v.hflipProb, (r) => r[PARAM.hflip] === 1);
     check(v.vflipProb, (r) => r[PARAM.vflip] === 1);
-    check(v.jitter.some((s) => s > 0) ? v.jitterProb : 0, (r) => [0, 1, 2, 3].some((j) => r[PARAM.jitter + 4 * j] !== 1 || r[PARAM.jitter + 4 * j + 3] !== 0));
+    check(v.jitter.some((s) => s > 0) ? v.jitterProb : 0, (r) => r[PARAM.hue] !== 0 || [0, 1, 2, 3, 4, 5].some((j) => r[PARAM.jitter + 3 * j] !== 1));
     check(v.grayProb, (r) => r[PARAM.gray] === 1);
     check(v.blurProb, (r) => r[PARAM.blurSigma] > 0);
     check(v.solarizeProb, (r) => r[PARAM.solarize] === 1);

@@ -6,7 +6,7 @@
  */
 import { Rng } from '../../src/data/rng';
 import {
-  JITTER_SLOTS, PARAM, VIEW_PARAMS, buildPreset, roundHalfEven, sampleColorJitter, sampleResizedCrop, sampleTokenMask,
+  BLEND_SLOTS_PER_SIDE, PARAM, VIEW_PARAMS, buildPreset, roundHalfEven, sampleColorJitter, sampleResizedCrop, sampleTokenMask,
   sampleViews, writeViewGrid, type CropBox,
 } from '../../src/augment';
 
@@ -120,35 +120,54 @@ describe('RandomResizedCrop boxes vs torchvision get_params', () => {
 });
 
 describe('colour jitter parameters', () => {
-  test('factor ranges, uniform slot order, apply probability', () => {
+  /** The op sequence a jitter entry encodes: non-identity blends of slots 0-2, the hue shift, slots 3-5. */
+  function decode(slots: Float32Array): { ops: number[]; factors: number[] } {
+    const ops: number[] = [];
+    const factors: number[] = [];
+    const blend = (k: number) => {
+      const [f, c, s] = slots.subarray(3 * k, 3 * k + 3);
+      if (c === 1) { ops.push(1); factors.push(f); } else if (s === 1) { ops.push(2); factors.push(f); } else if (f !== 1) { ops.push(0); factors.push(f); }
+    };
+    for (let k = 0; k < BLEND_SLOTS_PER_SIDE; k++) blend(k);
+    const hue = slots[6 * BLEND_SLOTS_PER_SIDE];
+    if (hue !== 0) { ops.push(3); factors.push(hue); }
+    for (let k = BLEND_SLOTS_PER_SIDE; k < 2 * BLEND_SLOTS_PER_SIDE; k++) blend(k);
+    return { ops, factors };
+  }
+
+  test('factor ranges, uniform op order (torchvision randperm), apply probability', () => {
     const rng = new Rng(11);
-    const slots = new Float32Array(4 * JITTER_SLOTS);
+    const slots = new Float32Array(6 * BLEND_SLOTS_PER_SIDE + 1);
     const n = 8000;
     let applied = 0;
-    const position = Array.from({ length: 4 }, () => new Array(4).fill(0)); // [op][slot]
-    const outOfRange: [string, number][] = [];
+    const position = Array.from({ length: 4 }, () => new Array(4).fill(0)); // [op][position]
+    const ranges = [[0.6, 1.4], [0.7, 1.3], [0, 2.5], [-0.1, 0.1]];
+    const outOfRange: [number, number][] = [];
     let notPermutation = 0;
     for (let i = 0; i < n; i++) {
       sampleColorJitter(rng, 0.8, [0.4, 0.3, 1.5, 0.1], slots, 0);
-      const ops: number[] = [];
-      const inside = (x: number, lo: number, hi: number) => x >= Math.fround(lo) && x <= Math.fround(hi);
-      for (let k = 0; k < 4; k++) {
-        const [f, c, s, h] = slots.subarray(4 * k, 4 * k + 4);
-        if (c === 1) { ops.push(1); if (!inside(f, 0.7, 1.3)) outOfRange.push(['contrast', f]); }
-        else if (s === 1) { ops.push(2); if (!inside(f, 0, 2.5)) outOfRange.push(['saturation', f]); }
-        else if (h !== 0) { ops.push(3); if (f !== 1 || !inside(h, -0.1, 0.1)) outOfRange.push(['hue', h]); }
-        else if (f !== 1) { ops.push(0); if (!inside(f, 0.6, 1.4)) outOfRange.push(['brightness', f]); }
-      }
+      const { ops, factors } = decode(slots);
+      ops.forEach((op, j) => { if (!(factors[j] >= Math.fround(ranges[op][0]) && factors[j] <= Math.fround(ranges[op][1]))) outOfRange.push([op, factors[j]]); });
       if (ops.length) {
         applied++;
         if ([...ops].sort().join() !== '0,1,2,3') notPermutation++;
-        ops.forEach((op, slot) => position[op][slot]++);
+        ops.forEach((op, at) => position[op][at]++);
       }
     }
     expect(outOfRange).toEqual([]);
     expect(notPermutation).toBe(0);
     expect(Math.abs(applied / n - 0.8)).toBeLessThan(5 * Math.sqrt(0.16 / n));
     for (const row of position) for (const count of row) expect(Math.abs(count / applied - 0.25)).toBeLessThan(5 * Math.sqrt(0.1875 / applied));
+  });
+
+  test('zero hue strength packs every blend before the hue stage', () => {
+    const rng = new Rng(4);
+    const slots = new Float32Array(6 * BLEND_SLOTS_PER_SIDE + 1);
+    for (let i = 0; i < 200; i++) {
+      sampleColorJitter(rng, 1, [0.4, 0.4, 0.4, 0], slots, 0);
+      expect(Array.from(slots.subarray(3 * BLEND_SLOTS_PER_SIDE))).toEqual([1, 0, 0, 1, 0, 0, 1, 0, 0, 0]);
+      expect(decode(slots).ops.length).toBe(3);
+    }
   });
 });
 

@@ -193,13 +193,15 @@ export function referenceView(src: Img, row: Float32Array, view: ViewSpec, outCh
   im = pilResize(im, view.size, view.size, view.interpolation);
   im = flip(im, row[PARAM.hflip] === 1, row[PARAM.vflip] === 1);
   im = toChannels(im, outChannels);
-  for (let k = 0; k < 4; k++) {
-    const [f, cSel, sSel, h] = Array.from(row.subarray(PARAM.jitter + 4 * k, PARAM.jitter + 4 * k + 4));
+  const blend = (k: number) => {
+    const [f, cSel, sSel] = Array.from(row.subarray(PARAM.jitter + 3 * k, PARAM.jitter + 3 * k + 3));
     if (cSel === 1) im = contrast(im, f);
     else if (sSel === 1) im = saturation(im, f);
-    else if (h !== 0) im = outChannels === 3 ? hue(im, h) : im;
     else im = brightness(im, f);
-  }
+  };
+  for (let k = 0; k < 3; k++) blend(k);
+  if (row[PARAM.hue] !== 0 && outChannels === 3) im = hue(im, row[PARAM.hue]);
+  for (let k = 3; k < 6; k++) blend(k);
   if (row[PARAM.gray] === 1) im = grayscale(im);
   const blur = () => { if (row[PARAM.blurSigma] > 0) im = gaussianBlur(im, row[PARAM.blurSigma], blurRadius); };
   const sol = () => { if (row[PARAM.solarize] === 1) im = solarize(im); };
