@@ -51,7 +51,7 @@ function buildStep(): Graph {
   return g;
 }
 
-async function prepare(label: string, im2colPixels: number) {
+async function prepare(label: string, im2colPixels: number, sessionOptions: ort.InferenceSession.SessionOptions = {}) {
   const prev = setConvIm2colForwardMaxPixels(im2colPixels);
   const t0 = performance.now();
   const g = buildStep();
@@ -63,6 +63,7 @@ async function prepare(label: string, im2colPixels: number) {
     executionProviders: ['cpu'],
     enableProfiling: process.env.PROFILE === '1',
     profileFilePrefix: `/tmp/resnet-step-${label}`,
+    ...sessionOptions,
   });
   const feeds: Record<string, ort.Tensor> = {};
   for (const t of g.inputs) {
@@ -79,7 +80,11 @@ async function prepare(label: string, im2colPixels: number) {
 
 // Variants run alternately (the machine is shared) and report median and minimum.
 it('times a ResNet-18-CIFAR training step', async () => {
-  const variants = [await prepare('conv-forward', 0), await prepare('im2col-forward-<=8x8', 64)].filter((v) => !process.env.ONLY || v.label.includes(process.env.ONLY));
+  const variants = [
+    await prepare('conv-forward', 0),
+    await prepare('im2col-forward-<=8x8', 64),
+    await prepare('im2col-forward-<=8x8 parallel executor', 64, { executionMode: 'parallel', interOpNumThreads: 2, intraOpNumThreads: 2 }),
+  ].filter((v) => !process.env.ONLY || v.label.includes(process.env.ONLY));
   for (let s = 0; s < STEPS; s++) {
     for (const v of variants) {
       const t1 = performance.now();
