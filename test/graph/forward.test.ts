@@ -1,5 +1,5 @@
 import {
-  Graph, batchNormTrain, conv2d, crossEntropy, l2Normalize, layerNorm, logSumExp, maxPool2d, multiHeadSelfAttention, setConvIm2colForwardMaxPixels, softmax,
+  Graph, argmax, equal, greater, greaterOrEqual, less, lessOrEqual, logicalAnd, logicalNot, oneHot, scatterNDAdd, sign, topK, zerosLike, batchNormTrain, conv2d, crossEntropy, l2Normalize, layerNorm, logSumExp, maxPool2d, multiHeadSelfAttention, setConvIm2colForwardMaxPixels, softmax,
 } from '../../src/graph';
 import { randn, runGraph, type Feed } from '../support/graph-harness';
 
@@ -122,5 +122,38 @@ describe('forward values match JS references', () => {
     // ORT fuses Mul(1/√d_h) + MatMul into FusedMatMul whose alpha attribute is a float32, so a
     // float64 graph agrees to ~1e-8 relative here, not to the last bit.
     close(out.y.data as Float64Array, attnOut.flatMap((row) => lin(row, wo, d)), 1e-6);
+  });
+});
+
+describe('ops without gradients compute the right values', () => {
+  it('comparisons, logic, argmax, oneHot, topK indices, sign, scatterNDAdd', async () => {
+    const g = new Graph('t');
+    const x = g.input('x', [2, 3]);
+    const y = g.input('y', [3]);
+    const labels = g.input('labels', [3], 'int32');
+    g.output('eq', equal(x, y));
+    g.output('lt', less(x, y));
+    g.output('and', logicalAnd(greater(x, 0), lessOrEqual(x, 2)));
+    g.output('not', logicalNot(greaterOrEqual(x, y)));
+    g.output('argmax', argmax(x, 1));
+    g.output('onehot', oneHot(labels, 4));
+    g.output('topi', topK(x, 2, 1).indices);
+    g.output('sign', sign(x));
+    g.output('scatter', scatterNDAdd(zerosLike(y), g.constant(BigInt64Array.from([2n, 0n, 2n]), [3, 1], 'int64'), g.constant(Float32Array.from([1, 2, 3]), [3])));
+    const out = await runGraph(g, {
+      x: feed(Float32Array.from([1, 5, -2, 3, 0, 3]), [2, 3]),
+      y: feed(Float32Array.from([1, 0, 3]), [3]),
+      labels: { data: Int32Array.from([3, 0, 1]), shape: [3] },
+    });
+    const list = (k: string) => Array.from(out[k].data as ArrayLike<number | bigint>, Number);
+    expect(list('eq')).toEqual([1, 0, 0, 0, 1, 1]);
+    expect(list('lt')).toEqual([0, 0, 1, 0, 0, 0]);
+    expect(list('and')).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(list('not')).toEqual([0, 0, 1, 0, 0, 0]);
+    expect(list('argmax')).toEqual([1, 0]);
+    expect(list('onehot')).toEqual([0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0]);
+    expect(list('topi')).toEqual([1, 0, 0, 2]);
+    expect(list('sign')).toEqual([1, 1, -1, 1, 0, 1]);
+    expect(list('scatter')).toEqual([2, 0, 4]);
   });
 });
