@@ -7,7 +7,7 @@ type NoAttrs = Record<string, never>;
 type Operand = Tensor | number;
 type Kind = 'float' | 'numeric' | 'any';
 
-function checkKind(op: string, inputs: readonly TensorType[], kind: Kind): DType {
+function checkKind(inputs: readonly TensorType[], kind: Kind): DType {
   const dtype = inputs[0].dtype;
   for (const t of inputs) {
     if (t.dtype !== dtype) fail(`dtypes differ (${inputs.map((i) => i.dtype).join(' vs ')}); cast explicitly`);
@@ -23,7 +23,7 @@ function binary(name: string, onnx: string, kind: Kind, outDtype: DType | null, 
   return defineOp<NoAttrs>({
     name,
     inferShape(inputs) {
-      const dtype = checkKind(name, inputs, kind);
+      const dtype = checkKind(inputs, kind);
       return [{ shape: broadcastShapes(inputs[0].shape, inputs[1].shape), dtype: outDtype ?? dtype }];
     },
     emit(ctx, [a, b], [y]) {
@@ -97,7 +97,7 @@ function unary(name: string, onnx: string, kind: Kind, rule?: UnaryGrad, outDtyp
   return defineOp<NoAttrs>({
     name,
     inferShape([x]) {
-      const dtype = checkKind(name, [x], kind);
+      const dtype = checkKind([x], kind);
       return [{ shape: x.shape, dtype: outDtype ?? dtype }];
     },
     emit(ctx, ins, outs) {
@@ -127,7 +127,7 @@ const Erf = unary('erf', 'Erf', 'float', (g, x) => mul(g, mul(exp(neg(mul(x, x))
 const Gelu = defineOp<NoAttrs>({
   name: 'gelu',
   inferShape([x]) {
-    return [{ shape: x.shape, dtype: checkKind('gelu', [x], 'float') }];
+    return [{ shape: x.shape, dtype: checkKind([x], 'float') }];
   },
   emit(ctx, [x], [y]) {
     if (ctx.opset >= 20) return ctx.node('Gelu', [x], [y]);
@@ -168,7 +168,7 @@ interface ClipAttrs { min?: number; max?: number }
 const Clip = defineOp<ClipAttrs>({
   name: 'clip',
   inferShape([x], { min, max }) {
-    checkKind('clip', [x], 'numeric');
+    checkKind([x], 'numeric');
     if (min !== undefined && max !== undefined && min > max) fail(`min ${min} > max ${max}`);
     return [{ shape: x.shape, dtype: x.dtype }];
   },
@@ -185,7 +185,7 @@ const Where = defineOp<NoAttrs>({
   name: 'where',
   inferShape([c, a, b]) {
     if (c.dtype !== 'bool') fail(`condition must be bool, got ${c.dtype}`);
-    const dtype = checkKind('where', [a, b], 'any');
+    const dtype = checkKind([a, b], 'any');
     return [{ shape: broadcastShapes(broadcastShapes(c.shape, a.shape), b.shape), dtype }];
   },
   emit(ctx, ins, outs) {
