@@ -1,5 +1,5 @@
 import {
-  Graph, GraphError, add, applyOp, argmax, batchNormEval, conv2d, crossEntropy, defineOp, equal, exp, grad, linear, matmul, mul, reduceSum, relu,
+  Graph, GraphError, batchNormTrain, add, applyOp, argmax, batchNormEval, conv2d, crossEntropy, defineOp, equal, exp, grad, linear, matmul, mul, reduceSum, relu,
   reshape, stopGradient, toModelProto, toOnnx, cast, globalAvgPool, concat, expand, expandAs,
 } from '../../src/graph';
 import { checkGradient, runGraph, randn } from '../support/graph-harness';
@@ -104,6 +104,7 @@ describe('graph core', () => {
     expect(() => relu(cast(i, 'bool'))).toThrow(/relu: needs float32 or float64, got bool/);
     expect(() => applyOp('noSuchOp', [x], {})).toThrow(/unknown op 'noSuchOp'; known ops: .*conv2d/);
     expect(() => g.input('x', [3])).toThrow("name 'x' is already used");
+    expect(() => batchNormTrain(g.input('sym', ['N', 2]), null, null)).toThrow('batchNormTrain: input [N,2]: batch statistics need a static shape');
   });
 
   it('serialises deterministically with stable, readable names and drops dead nodes', () => {

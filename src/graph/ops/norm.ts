@@ -36,7 +36,7 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
   inferShape([x, gamma, beta], { affine }) {
     checkChannelInputs(x, affine ? [gamma, beta] : [], ['gamma', 'beta']);
     const c = x.shape[1];
-    if (typeof c !== 'number') fail('the channel axis must be static');
+    if (x.shape.some((d) => typeof d !== 'number')) fail(`input ${formatShape(x.shape)}: batch statistics need a static shape`);
     // The fourth output, x − μ, is kept for the gradient instead of x (no recomputation).
     return [{ shape: x.shape, dtype: x.dtype }, { shape: [c], dtype: x.dtype }, { shape: [c], dtype: x.dtype }, { shape: x.shape, dtype: x.dtype }];
   },
@@ -45,14 +45,16 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     const axes = ctx.int64s(statAxes(xt.shape.length));
     const bshape = ctx.int64s(channelShape(xt.shape).map((d) => (typeof d === 'number' ? d : 1)));
     const m = ctx.tmpName('mean');
-    const d2 = ctx.tmpName('sq');
+    const ss = ctx.tmpName('sum_sq');
     const v = ctx.tmpName('var');
     const ve = ctx.tmpName('var_eps');
     const sd = ctx.tmpName('std');
     ctx.node('ReduceMean', [x, axes], [m], { keepdims: 1 });
     ctx.node('Sub', [x, m], [d]);
-    ctx.node('Mul', [d, d], [d2]);
-    ctx.node('ReduceMean', [d2, axes], [v], { keepdims: 1 });
+    // ReduceSumSquare avoids materialising (x − μ)² over the whole activation.
+    const count = statAxes(xt.shape.length).reduce((n, a) => n * (xt.shape[a] as number), 1);
+    ctx.node('ReduceSumSquare', [d, axes], [ss], { keepdims: 1 });
+    ctx.node('Mul', [ss, ctx.scalar(1 / count, xt.dtype)], [v]);
     ctx.node('Add', [v, ctx.scalar(eps, xt.dtype)], [ve]);
     ctx.node('Sqrt', [ve], [sd]);
     if (affine) {
