@@ -7,6 +7,7 @@ import { InterruptFlag } from './interrupt';
 import { runLoop, type LoopOutcome } from './loop';
 import { createProgress, type ProgressReporter } from './progress';
 import { CONFIG_FILE, holdsResults, inspectRunDir, moveAside, seedRuns, type RunDirState } from './run-dir';
+import { createTraining as createPretraining } from './pretrain';
 import type { TrainingFactory } from './training';
 
 export type { Training, TrainingFactory, StepResult, Position, JsonValue } from './training';
@@ -29,11 +30,6 @@ export interface RunOptions {
   /** Monotonic seconds for runtime measurement; default performance.now(). */
   clock?: () => number;
 }
-
-/** The seam to the code that assembles networks, loss, augmentation, data and engine into a Training. */
-const engineTraining: TrainingFactory = async (_config, runDir) => {
-  throw new UserError(`run: training engine not available yet in this build (config validated, run directory ${runDir} prepared)`, 1);
-};
 
 type Plan = { seed: number; dir: string; start: 'fresh' | 'resume' } | { seed: number; dir: string; skip: string; failed: boolean };
 
@@ -63,7 +59,8 @@ function plan(state: RunDirState, seed: number, dir: string, options: RunOptions
  */
 export async function runExperiment(config: ResolvedConfig, runDir: string, options: RunOptions): Promise<void> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const createTraining = options.createTraining ?? engineTraining;
+  // Every seed of n_runs trains on the same data subset: the one the base seed picks.
+  const createTraining = options.createTraining ?? ((c: ResolvedConfig, dir: string) => createPretraining(c, dir, { dataSeed: config.seed }));
   const hash = configHash(config);
   if (options.force && holdsResults(runDir)) {
     const aside = moveAside(runDir, new Date());

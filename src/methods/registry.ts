@@ -1,0 +1,20 @@
+/**
+ * Method implementations by config id. A new method is one file exporting a `Method` and one line
+ * here; its parameters live in src/config/method-params.ts and its label in src/registry.ts.
+ */
+import { UserError } from '../errors';
+import type { Method } from './method';
+import { simclr } from './simclr';
+
+const IMPLEMENTED: readonly Method[] = [
+  simclr,
+];
+
+export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(IMPLEMENTED.map((m) => [m.id, m]));
+
+/** The implementation of `id`; a config naming a method without one is a user error. */
+export function methodFor(id: string): Method {
+  const m = METHOD_IMPLEMENTATIONS.get(id);
+  if (!m) throw new UserError(`method.name: '${id}' has no training implementation in this build; implemented: ${[...METHOD_IMPLEMENTATIONS.keys()].join(', ')}`);
+  return m;
+}

@@ -1,0 +1,36 @@
+/**
+ * SimCLR (Chen et al. 2020, "A Simple Framework for Contrastive Learning of Visual
+ * Representations", arXiv:2002.05709), as the Lightly benchmarks run it (METHODS.md §4.12):
+ *
+ *   for each view x_v (separate batches):  z_v = g(f(x_v))        f backbone, g SimCLRProjectionHead
+ *   L = NT-Xent(z_0, z_1; τ)                                      no memory bank, τ = 0.5 (docs default)
+ *
+ * g = Lin(D→hidden, no bias)–BN–ReLU–Lin(hidden→out, no bias)–BN(out). kNN uses f.
+ */
+import { ntXentLoss } from '../losses';
+import { simclrProjectionHead } from '../nn/heads';
+import { numberParam, type Method } from './method';
+
+export const simclr: Method = {
+  id: 'simclr',
+  section: '§4.12',
+  create({ backbone, params }) {
+    const temperature = numberParam(params, 'temperature');
+    const projectionHead = simclrProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'));
+    return {
+      views: 2,
+      networks: [
+        { prefix: 'backbone', module: backbone.module, role: 'trained' },
+        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
+      ],
+      evalBackbone: 'backbone',
+      buildLoss(step, [x0, x1]) {
+        const f = step.forward(backbone.module, { prefix: 'backbone' });
+        const g = step.forward(projectionHead, { prefix: 'projection_head' });
+        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
+        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
+        return { loss: ntXentLoss(z0, z1, temperature) };
+      },
+    };
+  },
+};
