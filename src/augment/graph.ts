@@ -67,15 +67,21 @@ function resampleMatrix(g: Graph, start: Tensor, length: Tensor, flip: Tensor, o
   return div(masked, reduceSum(masked, [2], true));
 }
 
-/** uint8 [B, H, W, C] → float [B, C, S, S] in [0, 1]: crop, resize and flip of one view. */
-function cropResizeFlip(x01: Tensor, params: Tensor, view: ViewSpec): Tensor {
-  const g = x01.graph;
-  const [b, , h, w] = x01.shape as number[];
+/**
+ * Crop, resize and flip of one view: float [B, H, W, C] pixel values (0-255) → [B, C, S, S] in
+ * [0, 1]. Both products are plain batched MatMuls on the NHWC layout (rows first, then columns),
+ * with one transpose of the half-resized batch and one of the result.
+ */
+function cropResizeFlip(pixels: Tensor, params: Tensor, view: ViewSpec): Tensor {
+  const g = pixels.graph;
+  const [b, h, w, c] = pixels.shape as number[];
+  const s = view.size;
   const col3 = (k: number) => reshape(slice(params, [k], [k + 1], [1]), [b, 1, 1]);
-  const ry = resampleMatrix(g, col3(PARAM.top), col3(PARAM.height), col3(PARAM.vflip), view.size, h, view.interpolation);
-  const rx = resampleMatrix(g, col3(PARAM.left), col3(PARAM.width), col3(PARAM.hflip), view.size, w, view.interpolation);
-  const rows = matmul(reshape(ry, [b, 1, view.size, h]), x01);
-  const out = matmul(rows, reshape(transpose(rx, [0, 2, 1]), [b, 1, w, view.size]));
+  const ry = resampleMatrix(g, col3(PARAM.top), col3(PARAM.height), col3(PARAM.vflip), s, h, view.interpolation);
+  const rx = resampleMatrix(g, col3(PARAM.left), col3(PARAM.width), col3(PARAM.hflip), s, w, view.interpolation);
+  const rows = reshape(matmul(ry, reshape(pixels, [b, h, w * c])), [b, s, w, c]);
+  const cols = matmul(rx, reshape(transpose(rows, [0, 2, 1, 3]), [b, w, s * c])); // [B, j, i·C]
+  const out = div(transpose(reshape(cols, [b, s, s, c]), [0, 3, 2, 1]), 255);
   // Bicubic overshoots; PIL clips to the pixel range.
   return view.interpolation === 'bicubic' ? clip(out, 0, 1) : out;
 }
@@ -199,18 +205,31 @@ export function augmentParamInputs(g: Graph, preset: AugmentPreset, batch: numbe
   return preset.views.map((_, k) => g.input(`augment.view${k}`, [batch, VIEW_PARAMS]));
 }
 
-/** Feeds for augmentParamInputs from sampleViews output (name → data and dims). */
-export function augmentFeeds(views: readonly ViewBatch[]): Record<string, { data: Float32Array; dims: number[] }> {
+/**
+ * VICRegL coordinate grids as graph inputs `augment.grid<k>` float32 [B, G, G, 2] (null for views
+ * without a grid), for the method's local loss; feed them with augmentFeeds(views, { grids: true }).
+ */
+export function augmentGridInputs(g: Graph, preset: AugmentPreset, batch: number): (Tensor | null)[] {
+  return preset.views.map((v, k) => (v.gridSize === null ? null : g.input(`augment.grid${k}`, [batch, v.gridSize, v.gridSize, 2])));
+}
+
+/** Feeds for augmentParamInputs (and augmentGridInputs with `grids`) from sampleViews output. */
+export function augmentFeeds(views: readonly ViewBatch[], opts: { grids?: boolean } = {}): Record<string, { data: Float32Array; dims: number[] }> {
   const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
   views.forEach((v, k) => {
-    feeds[`augment.view${k}`] = { data: v.params, dims: [v.params.length / VIEW_PARAMS, VIEW_PARAMS] };
+    const batch = v.params.length / VIEW_PARAMS;
+    feeds[`augment.view${k}`] = { data: v.params, dims: [batch, VIEW_PARAMS] };
+    if (opts.grids && v.grid) {
+      const side = Math.round(Math.sqrt(v.grid.length / (2 * batch)));
+      feeds[`augment.grid${k}`] = { data: v.grid, dims: [batch, side, side, 2] };
+    }
   });
   return feeds;
 }
 
-/** One view's pipeline (METHODS.md §3.1 order) on [B, C, H, W] in [0, 1]; stages a preset never uses are left out. */
-function applyView(x01: Tensor, params: Tensor, view: ViewSpec, preset: AugmentPreset): Tensor {
-  let y = toOutputChannels(cropResizeFlip(x01, params, view), preset.outputChannels);
+/** One view's pipeline (METHODS.md §3.1 order) on float [B, H, W, C] pixels; stages a preset never uses are left out. */
+function applyView(pixels: Tensor, params: Tensor, view: ViewSpec, preset: AugmentPreset): Tensor {
+  let y = toOutputChannels(cropResizeFlip(pixels, params, view), preset.outputChannels);
   const rgb = preset.outputChannels === 3;
   if (view.jitterProb > 0 && view.jitter.some((s) => s > 0)) y = colorJitter(y, params, view);
   if (rgb && view.grayProb > 0) y = where(greater(column(params, PARAM.gray), 0.5), expand(grayscale(y), y.shape), y);
@@ -237,13 +256,13 @@ export function applyViews(g: Graph, imagesU8: Tensor, paramInputs: readonly Ten
     throw new GraphError(`${g.where()}augment: images have ${imagesU8.shape[3]} channels, preset ${preset.id} was built for ${preset.inputChannels}`);
   }
   return g.scope('augment', () => {
-    const x01 = toUnitFloat(imagesU8);
+    const pixels = cast(imagesU8, 'float32');
     return preset.views.map((view, k) => g.scope(`view${k}`, () => {
       const p = paramInputs[k];
       if (p.shape[0] !== batch || p.shape[1] !== VIEW_PARAMS) {
         throw new GraphError(`${g.where()}augment: parameters of view ${k} have shape [${p.shape.join(',')}], expected [${batch},${VIEW_PARAMS}]`);
       }
-      return applyView(x01, p, view, preset);
+      return applyView(pixels, p, view, preset);
     }));
   });
 }

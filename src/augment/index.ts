@@ -5,7 +5,8 @@
  *   const params = augmentParamInputs(g, preset, batch);          // graph inputs augment.view<k>
  *   const views = applyViews(g, g.input('images', [batch, H, W, C], 'uint8'), params, preset);
  *   ...per step: const drawn = sampleViews(augmentRng, preset, batch, H, W);
- *                feeds = { images, ...augmentFeeds(drawn) }      // grids: drawn[k].grid (VICRegL)
+ *                feeds = { images, ...augmentFeeds(drawn) }
+ *   VICRegL: augmentGridInputs(g, preset, batch) and augmentFeeds(drawn, { grids: true }).
  *
  * presets.ts: the view pipelines; params.ts: per-sample parameters (TypeScript, seeded) and the
  * feed layout; graph.ts: the pipeline as graph ops; ops.ts: the raw ONNX ops it adds.
@@ -13,6 +14,6 @@
 export * from './presets';
 export * from './params';
 export {
-  applyViews, applyEvalTransform, augmentParamInputs, augmentFeeds, blurRadius,
+  applyViews, applyEvalTransform, augmentParamInputs, augmentGridInputs, augmentFeeds, blurRadius,
   adjustHue, gaussianBlur, grayscale, normalize, solarize, toUnitFloat,
 } from './graph';

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config';
 import { PRESET_PARAMS, type PresetId } from '../../src/config';
 import { UserError } from '../../src/errors';
 import {
-  BENCHMARK_TRANSFORMS, applyViews, augmentFeeds, augmentParamInputs, buildPreset, presetFromConfig, sampleViews, type AugmentPreset,
+  BENCHMARK_TRANSFORMS, applyViews, augmentFeeds, augmentGridInputs, augmentParamInputs, buildPreset, presetFromConfig, sampleViews, type AugmentPreset,
 } from '../../src/augment';
 import { runGraph, type Feed } from '../support/graph-harness';
 import { fixtureImages } from './fixtures';
@@ -115,6 +115,19 @@ describe('views in the graph', () => {
       expect(Buffer.from(bytes).equals(Buffer.from(c[k]))).toBe(false);
     });
     expect(Buffer.from(a[0]).equals(Buffer.from(a[1]))).toBe(false);
+  });
+
+  test('VICRegL grids travel as graph inputs next to the views', async () => {
+    const p = buildPreset('vicregl', 8, { n_local_views: 1, local_size: 4 });
+    const g = new Graph('grids');
+    const grids = augmentGridInputs(g, p, 2);
+    expect(grids.map((t) => t && t.shape)).toEqual([[2, 7, 7, 2], [2, 7, 7, 2], [2, 3, 3, 2]]);
+    grids.forEach((t, k) => g.output(`echo${k}`, t!));
+    const drawn = sampleViews(new Rng(3), p, 2, 10, 10);
+    const feeds = augmentFeeds(drawn, { grids: true });
+    expect(Object.keys(feeds).sort()).toEqual(['augment.grid0', 'augment.grid1', 'augment.grid2', 'augment.view0', 'augment.view1', 'augment.view2']);
+    const res = await runGraph(g, Object.fromEntries(Object.entries(feeds).filter(([k]) => k.includes('grid')).map(([k, f]) => [k, { data: f.data, shape: f.dims }])));
+    expect(Array.from(res.echo2.data as Float32Array)).toEqual(Array.from(drawn[2].grid!));
   });
 
   test('wrong image channels or parameter count are graph errors', () => {
