@@ -1,7 +1,7 @@
 import {
-  GraphError, abs, add, cast, clip, concat, conv2d, div, equal, exp, expand, greater, greaterOrEqual,
-  less, logicalAnd, logicalNot, matmul, maximum, minimum, mul, reduceMax, reduceMean, reduceMin,
-  reduceSum, relu, reshape, slice, sub, transpose, where, type Graph, type Tensor,
+  GraphError, abs, add, cast, clip, concat, conv2d, div, equal, expand, greater, greaterOrEqual,
+  less, lessOrEqual, logicalAnd, logicalNot, matmul, maximum, minimum, mul, reduceMax, reduceMean, reduceMin,
+  reduceSum, relu, reshape, slice, sqrt, sub, transpose, where, type Graph, type Tensor,
 } from '../graph';
 import { floor, padEdge } from './ops';
 import { BLEND_SLOTS_PER_SIDE, PARAM, VIEW_PARAMS, type ViewBatch } from './params';
@@ -23,9 +23,16 @@ const GRAY_WEIGHTS = [0.299, 0.587, 0.114];
 const BICUBIC_A = -0.5;
 const SOLARIZE_THRESHOLD = Math.fround(128 / 255);
 
-/** Gaussian blur taps each side: ceil(3·σmax), so a kernel covers ±3σ for every drawn sigma. */
-export function blurRadius(sigmaMax: number): number {
-  return Math.max(1, Math.ceil(3 * sigmaMax));
+/** PIL blurs with this many successive box filters per axis (ImageFilter.GaussianBlur). */
+const BOX_PASSES = 3;
+
+/**
+ * Largest integer box radius PIL uses for sigma ≤ `sigmaMax`; each pass's kernel has
+ * 2·(radius + 1) + 1 taps (the outermost pair carries the fractional weight).
+ */
+export function boxBlurRadius(sigmaMax: number): number {
+  const boxLength = Math.sqrt((12 * sigmaMax * sigmaMax) / BOX_PASSES + 1);
+  return Math.floor((boxLength - 1) / 2);
 }
 
 function column(params: Tensor, index: number): Tensor {
@@ -155,24 +162,32 @@ function colorJitter(x: Tensor, params: Tensor, view: ViewSpec): Tensor {
 }
 
 /**
- * Per-sample Gaussian blur: separable depthwise convolution of [B, C, S, S] with kernels built
- * from sigma [B, 1, 1, 1] (0 → identity), 2·radius + 1 taps, edge-replicating borders like PIL.
+ * PIL's GaussianBlur(radius = sigma), per sample: three box-filter passes along each axis whose
+ * extended-box radius r = l + α comes from sigma as in Pillow's _gaussian_blur_radius (weights 1
+ * for |k| ≤ l, α at |k| = l + 1, over 2r + 1), each pass replicating the edge pixels. As
+ * depthwise convolutions of [1, B·C, H, W] with per-sample kernels built in-graph from sigma
+ * [B, 1, 1, 1]; sigma 0 gives r = 0, the identity. `maxBoxRadius` = boxBlurRadius(σmax).
  */
-export function gaussianBlur(x: Tensor, sigma: Tensor, radius: number): Tensor {
+export function gaussianBlur(x: Tensor, sigma: Tensor, maxBoxRadius: number): Tensor {
   const g = x.graph;
   const [b, c, h, w] = x.shape as number[];
-  const taps = 2 * radius + 1;
-  const t2 = g.constant(Float32Array.from({ length: taps }, (_, k) => (k - radius) ** 2), [1, 1, 1, taps]);
-  const delta = g.constant(Float32Array.from({ length: taps }, (_, k) => (k === radius ? 1 : 0)), [1, 1, 1, taps]);
-  const s = maximum(sigma, 1e-3);
-  const raw = exp(div(t2, mul(mul(s, s), -2)));
-  const gauss = div(raw, reduceSum(raw, [3], true));
-  const kernel = where(greater(sigma, 0), gauss, delta); // [B, 1, 1, taps]
-  const perChannel = reshape(expand(kernel, [b, c, 1, taps]), [b * c, 1, 1, taps]);
-  const flat = reshape(x, [1, b * c, h, w]);
-  const rows = conv2d(padEdge(flat, [[0, 0], [0, 0], [0, 0], [radius, radius]]), perChannel, undefined, { groups: b * c });
-  const cols = conv2d(padEdge(rows, [[0, 0], [0, 0], [radius, radius], [0, 0]]), reshape(perChannel, [b * c, 1, taps, 1]), undefined, { groups: b * c });
-  return reshape(cols, [b, c, h, w]);
+  const reach = maxBoxRadius + 1;
+  const taps = 2 * reach + 1;
+  const offset = g.constant(Float32Array.from({ length: taps }, (_, k) => Math.abs(k - reach)), [1, 1, 1, taps]);
+  // Pillow's _gaussian_blur_radius(sigma, 3): sigma² split over the passes, box length L, integer
+  // radius l and the fractional weight α of the next pixel pair.
+  const s2 = div(mul(sigma, sigma), BOX_PASSES);
+  const l = floor(div(sub(sqrt(add(mul(s2, 12), 1)), 1), 2));
+  const l1 = add(l, 1);
+  const alpha = div(mul(add(mul(l, 2), 1), sub(mul(l, l1), mul(s2, 3))), mul(sub(s2, mul(l1, l1)), 6));
+  const weights = where(lessOrEqual(offset, l), 1, where(equal(offset, l1), expand(alpha, [b, 1, 1, taps]), 0));
+  const kernel = div(weights, add(mul(add(l, alpha), 2), 1)); // [B, 1, 1, taps]
+  const rowKernel = reshape(expand(kernel, [b, c, 1, taps]), [b * c, 1, 1, taps]);
+  const colKernel = reshape(rowKernel, [b * c, 1, taps, 1]);
+  let y = reshape(x, [1, b * c, h, w]);
+  for (let pass = 0; pass < BOX_PASSES; pass++) y = conv2d(padEdge(y, [[0, 0], [0, 0], [0, 0], [reach, reach]]), rowKernel, undefined, { groups: b * c });
+  for (let pass = 0; pass < BOX_PASSES; pass++) y = conv2d(padEdge(y, [[0, 0], [0, 0], [reach, reach], [0, 0]]), colKernel, undefined, { groups: b * c });
+  return reshape(y, [b, c, h, w]);
 }
 
 /** PIL solarize(threshold 128): where on, pixels ≥ 128/255 become 1 − x. */
@@ -234,7 +249,7 @@ function applyView(pixels: Tensor, params: Tensor, view: ViewSpec, preset: Augme
   if (view.jitterProb > 0 && view.jitter.some((s) => s > 0)) y = colorJitter(y, params, view);
   if (rgb && view.grayProb > 0) y = where(greater(column(params, PARAM.gray), 0.5), expand(grayscale(y), y.shape), y);
   const blur = () => {
-    if (view.blurProb > 0 && view.blurSigma[1] > 0) y = gaussianBlur(y, column(params, PARAM.blurSigma), blurRadius(view.blurSigma[1]));
+    if (view.blurProb > 0 && view.blurSigma[1] > 0) y = gaussianBlur(y, column(params, PARAM.blurSigma), boxBlurRadius(view.blurSigma[1]));
   };
   const sol = () => {
     if (view.solarizeProb > 0) y = solarize(y, column(params, PARAM.solarize));

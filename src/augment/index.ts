@@ -14,6 +14,6 @@
 export * from './presets';
 export * from './params';
 export {
-  applyViews, applyEvalTransform, augmentParamInputs, augmentGridInputs, augmentFeeds, blurRadius,
+  applyViews, applyEvalTransform, augmentParamInputs, augmentGridInputs, augmentFeeds, boxBlurRadius,
   adjustHue, gaussianBlur, grayscale, normalize, solarize, toUnitFloat,
 } from './graph';

@@ -150,19 +150,45 @@ export function grayscale(im: Img): Img {
   return mapPixels(im, (px) => { const g = luma(px); return px.map(() => g); });
 }
 
-/** 2-D Gaussian (outer product of exp(−t²/2σ²), normalised) over ±radius, edge-replicated borders. */
-export function gaussianBlur(im: Img, sigma: number, radius: number): Img {
-  const k1 = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
-  const norm = k1.reduce((a, b) => a + b, 0);
-  return mapPixels(im, (_px, y, x) => Array.from({ length: im.c }, (_, ch) => {
-    let s = 0;
-    for (let dy = -radius; dy <= radius; dy++) for (let dx = -radius; dx <= radius; dx++) {
-      const yy = Math.min(im.h - 1, Math.max(0, y + dy));
-      const xx = Math.min(im.w - 1, Math.max(0, x + dx));
-      s += (k1[dy + radius] * k1[dx + radius] / (norm * norm)) * at(im, yy, xx, ch);
+/** Pillow BoxBlur.c _gaussian_blur_radius: the extended-box radius of one of `passes` passes. */
+export function pilBoxRadius(sigma: number, passes = 3): number {
+  const sigma2 = (sigma * sigma) / passes;
+  const L = Math.sqrt(12 * sigma2 + 1);
+  const l = Math.floor((L - 1) / 2);
+  let a = (2 * l + 1) * (l * (l + 1) - 3 * sigma2);
+  a /= 6 * (sigma2 - (l + 1) * (l + 1));
+  return l + a;
+}
+
+/**
+ * PIL ImageFilter.GaussianBlur(radius = sigma) without the uint8 rounding: ImagingBoxBlur with
+ * three horizontal then three vertical passes of ImagingHorizontalBoxBlur, whose window is
+ * pixels x − l..x + l at weight 1/(2r + 1) plus x ± (l + 1) at (r − l)/(2r + 1), indices clamped.
+ */
+export function pilGaussianBlur(im: Img, sigma: number): Img {
+  const r = pilBoxRadius(sigma);
+  const l = Math.floor(r);
+  const inner = 1 / (2 * r + 1);
+  const edge = (r - l) / (2 * r + 1);
+  let data = Float64Array.from(im.data);
+  const pass = (horizontal: boolean) => {
+    const out = new Float64Array(data.length);
+    for (let y = 0; y < im.h; y++) for (let x = 0; x < im.w; x++) for (let ch = 0; ch < im.c; ch++) {
+      const read = (d: number) => {
+        const yy = horizontal ? y : Math.min(im.h - 1, Math.max(0, y + d));
+        const xx = horizontal ? Math.min(im.w - 1, Math.max(0, x + d)) : x;
+        return data[(yy * im.w + xx) * im.c + ch];
+      };
+      let acc = 0;
+      for (let d = -l; d <= l; d++) acc += inner * read(d);
+      acc += edge * (read(-l - 1) + read(l + 1));
+      out[(y * im.w + x) * im.c + ch] = acc;
     }
-    return s;
-  }));
+    data = out;
+  };
+  for (let i = 0; i < 3; i++) pass(true);
+  for (let i = 0; i < 3; i++) pass(false);
+  return { ...im, data };
 }
 
 export function solarize(im: Img): Img {
@@ -187,7 +213,7 @@ export function normalizeToCHW(im: Img, mean: readonly number[], std: readonly n
  * sample's parameter row (params.ts layout): crop → resize → flips → jitter slots → grayscale →
  * blur ↔ solarise (order per view) → channels → normalise.
  */
-export function referenceView(src: Img, row: Float32Array, view: ViewSpec, outChannels: number, mean: readonly number[], std: readonly number[], blurRadius: number): Float64Array {
+export function referenceView(src: Img, row: Float32Array, view: ViewSpec, outChannels: number, mean: readonly number[], std: readonly number[]): Float64Array {
   if (row.length !== VIEW_PARAMS) throw new Error('row length');
   let im = crop(src, row[PARAM.top], row[PARAM.left], row[PARAM.height], row[PARAM.width]);
   im = pilResize(im, view.size, view.size, view.interpolation);
@@ -203,7 +229,7 @@ export function referenceView(src: Img, row: Float32Array, view: ViewSpec, outCh
   if (row[PARAM.hue] !== 0 && outChannels === 3) im = hue(im, row[PARAM.hue]);
   for (let k = 3; k < 6; k++) blend(k);
   if (row[PARAM.gray] === 1) im = grayscale(im);
-  const blur = () => { if (row[PARAM.blurSigma] > 0) im = gaussianBlur(im, row[PARAM.blurSigma], blurRadius); };
+  const blur = () => { if (row[PARAM.blurSigma] > 0) im = pilGaussianBlur(im, row[PARAM.blurSigma]); };
   const sol = () => { if (row[PARAM.solarize] === 1) im = solarize(im); };
   if (view.solarizeBeforeBlur) { sol(); blur(); } else { blur(); sol(); }
   return normalizeToCHW(im, mean, std);
