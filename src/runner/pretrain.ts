@@ -11,7 +11,7 @@ import {
 } from '../engine';
 import { UserError } from '../errors';
 import { knnClassify } from '../eval/knn';
-import { methodFor, type MethodInstance, type SchedulePoint } from '../methods';
+import { methodFor, type Method, type MethodInstance, type SchedulePoint } from '../methods';
 import { createBackbone, initParameters, type BufferSpec, type Module, type ParamSpec } from '../nn';
 import { createOptimizer, LrSchedule, scaleLr } from '../optim';
 import { writeFileAtomic } from '../util/atomic';
@@ -47,6 +47,8 @@ export interface PretrainOptions {
   threads?: number;
   /** Data-loading messages (cache building). Default stderr. */
   log?: (line: string) => void;
+  /** Method implementation to use instead of the registry's entry for `method.name` (experiments, tests). */
+  method?: Method;
 }
 
 export const DATA_MANIFEST_FILE = 'data.json';
@@ -190,7 +192,7 @@ export class Pretraining implements Training {
       width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.augmentation.input_size,
       splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
     });
-    const method = methodFor(config.method.name).create({ config, params: config.method.params, backbone, batchSize: t.batch_size });
+    const method = (opts.method ?? methodFor(config.method.name)).create({ config, params: config.method.params, backbone, batchSize: t.batch_size });
     if (preset.views.length !== method.views) {
       throw new UserError(`augmentation.preset: ${preset.id} gives ${preset.views.length} views, method ${config.method.name} consumes ${method.views}; choose a preset (or n_views override) with ${method.views}`);
     }
