@@ -5,9 +5,29 @@
 import { UserError } from '../errors';
 import type { Method } from './method';
 import { simclr } from './simclr';
+import { barlowtwins } from './barlowtwins';
+import { byol } from './byol';
+import { dcl } from './dcl';
+import { dclw } from './dclw';
+import { fastsiam } from './fastsiam';
+import { moco } from './moco';
+import { nnclr } from './nnclr';
+import { simsiam } from './simsiam';
+import { tico } from './tico';
+import { vicreg } from './vicreg';
 
 const IMPLEMENTED: readonly Method[] = [
   simclr,
+  barlowtwins,
+  byol,
+  dcl,
+  dclw,
+  fastsiam,
+  moco,
+  nnclr,
+  simsiam,
+  tico,
+  vicreg,
 ];
 
 export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(IMPLEMENTED.map((m) => [m.id, m]));

@@ -1,0 +1,43 @@
+/**
+ * Barlow Twins (Zbontar et al. 2021, "Barlow Twins: Self-Supervised Learning via Redundancy
+ * Reduction", arXiv:2103.03230), as the Lightly benchmarks run it (METHODS.md §4.1):
+ *
+ *   for each view x_v (separate batches):  z_v = g(f(x_v))
+ *   L = Σ_i (1 − C_ii)² + λ·Σ_{i≠j} C_ij²,  C = ẑ_0ᵀ ẑ_1 / N    ẑ standardised over the batch; λ = 0.005
+ *
+ * CIFAR-10 (`projection_layers: 2`): g = Lin(D→2048, no bias)–BN–ReLU–Lin(2048→2048);
+ * Imagenette/ImageNet (`projection_layers: 3`): BarlowTwinsProjectionHead. No stop-gradient, no
+ * momentum network. kNN uses f.
+ */
+import { barlowTwinsLoss } from '../losses';
+import { barlowTwinsProjectionHead, byolProjectionHead } from '../nn/heads';
+import { numberParam, type Method } from './method';
+
+export const barlowtwins: Method = {
+  id: 'barlowtwins',
+  section: '§4.1',
+  create({ backbone, params }) {
+    const lambda = numberParam(params, 'lambda');
+    const hidden = numberParam(params, 'projection_hidden_dim');
+    const outDim = numberParam(params, 'projection_out_dim');
+    // The 2-layer CIFAR head has BYOL's layout: Lin(nb)–BN–ReLU–Lin(with bias).
+    const projectionHead = numberParam(params, 'projection_layers') === 3
+      ? barlowTwinsProjectionHead(backbone.featureDim, hidden, outDim)
+      : byolProjectionHead(backbone.featureDim, hidden, outDim);
+    return {
+      views: 2,
+      networks: [
+        { prefix: 'backbone', module: backbone.module, role: 'trained' },
+        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
+      ],
+      evalBackbone: 'backbone',
+      buildLoss(step, [x0, x1]) {
+        const f = step.forward(backbone.module, { prefix: 'backbone' });
+        const g = step.forward(projectionHead, { prefix: 'projection_head' });
+        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
+        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
+        return { loss: barlowTwinsLoss(z0, z1, lambda) };
+      },
+    };
+  },
+};

@@ -1,0 +1,47 @@
+/**
+ * VICReg (Bardes et al. 2022, "VICReg: Variance-Invariance-Covariance Regularization for
+ * Self-Supervised Learning", arXiv:2105.04906), as the Lightly benchmarks run it (METHODS.md §4.19):
+ *
+ *   for each view x_v (separate batches):  z_v = g(f(x_v))
+ *   L = λ·MSE(z_0, z_1) + μ·½[v(z_0) + v(z_1)] + ν·[c(z_0) + c(z_1)]      λ = μ = 25, ν = 1, ε = 1e-4
+ *     v(z) = mean_d relu(1 − sqrt(Var(z_d) + ε)),  c(z) = Σ_{i≠j} Cov_ij² / D
+ *
+ * Imagenette: g = BarlowTwinsProjectionHead(D, 2048, 2048), 3 Linears (`projection_layers: 3`);
+ * ImageNet1k: 2 Linears. The invariance, variance and covariance terms are logged as metrics
+ * (unweighted). kNN uses f.
+ */
+import { add, mul } from '../graph';
+import { vicregTerms } from '../losses';
+import { vicregProjectionHead } from '../nn/heads';
+import { numberParam, type Method } from './method';
+
+export const vicreg: Method = {
+  id: 'vicreg',
+  section: '§4.19',
+  create({ backbone, params }) {
+    const lambda = numberParam(params, 'lambda');
+    const mu = numberParam(params, 'mu');
+    const nu = numberParam(params, 'nu');
+    const eps = numberParam(params, 'eps');
+    const projectionHead = vicregProjectionHead(
+      backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'), numberParam(params, 'projection_layers'),
+    );
+    return {
+      views: 2,
+      networks: [
+        { prefix: 'backbone', module: backbone.module, role: 'trained' },
+        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
+      ],
+      evalBackbone: 'backbone',
+      buildLoss(step, [x0, x1]) {
+        const f = step.forward(backbone.module, { prefix: 'backbone' });
+        const g = step.forward(projectionHead, { prefix: 'projection_head' });
+        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
+        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
+        const { invariance, variance, covariance } = vicregTerms(z0, z1, eps);
+        const loss = add(add(mul(invariance, lambda), mul(variance, mu)), mul(covariance, nu));
+        return { loss, metrics: { invariance, variance, covariance } };
+      },
+    };
+  },
+};
