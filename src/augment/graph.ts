@@ -9,14 +9,19 @@ import type { AugmentPreset, Interpolation, Normalization, ViewSpec } from './pr
 
 /**
  * In-graph application of sampled view parameters (params.ts) to a uint8 NHWC batch. Every op
- * follows the reference transforms' float formulas (PIL resampling, torchvision tensor colour ops)
- * on values in [0, 1]; nothing here needs a gradient.
+ * follows the reference transforms' float formulas (Pillow resampling and GaussianBlur,
+ * torchvision's tensor colour functions, PIL solarize) on values in [0, 1], without the uint8
+ * rounding PIL applies after each op; nothing here needs a gradient.
  *
  * Crop + resize is separable: view = R_y · image · R_xᵀ with per-sample resampling matrices
  * R_y [S, H], R_x [S, W] built in-graph from the crop box. Row i of R holds PIL's filter weights
  * for output pixel i of the crop (bilinear: triangle; bicubic: Keys a = −0.5; both widened by the
  * downscale factor as PIL antialiases), restricted to the crop and normalised, so crop borders
  * clamp like PIL's crop-then-resize. A flip reverses the rows. Two batched MatMuls do the rest.
+ * Why not GridSample: it reads pixels outside the crop at its borders, does not antialias when
+ * downscaling and its cubic mode uses a = −0.75; on random-pixel fixtures it differed from Pillow
+ * by up to 111/255 (mean 1.3/255 bilinear, 5.3/255 bicubic at 32 px) and was not faster
+ * (ORT CPU, batch 128, 32 px: 11 ms here vs 38 ms).
  */
 
 const GRAY_WEIGHTS = [0.299, 0.587, 0.114];
@@ -203,11 +208,15 @@ export function normalize(x: Tensor, norm: Normalization): Tensor {
   return div(sub(x, mean), std);
 }
 
-/** uint8 [B, H, W, C] → float32 [B, C, H, W] in [0, 1] (ToTensor: x / 255). */
-export function toUnitFloat(imagesU8: Tensor): Tensor {
+function checkImages(imagesU8: Tensor): void {
   if (imagesU8.dtype !== 'uint8' || imagesU8.rank !== 4) {
     throw new GraphError(`${imagesU8.graph.where()}augment: images must be uint8 [B, H, W, C], got ${imagesU8.dtype}[${imagesU8.shape.join(',')}]`);
   }
+}
+
+/** uint8 [B, H, W, C] → float32 [B, C, H, W] in [0, 1] (ToTensor: x / 255). */
+export function toUnitFloat(imagesU8: Tensor): Tensor {
+  checkImages(imagesU8);
   return div(transpose(cast(imagesU8, 'float32'), [0, 3, 1, 2]), 255);
 }
 
@@ -266,6 +275,7 @@ export function applyViews(g: Graph, imagesU8: Tensor, paramInputs: readonly Ten
   if (paramInputs.length !== preset.views.length) {
     throw new GraphError(`${g.where()}augment: ${paramInputs.length} parameter inputs for ${preset.views.length} views of preset ${preset.id}`);
   }
+  checkImages(imagesU8);
   const batch = staticBatch(imagesU8, 'augment');
   if (imagesU8.shape[3] !== preset.inputChannels) {
     throw new GraphError(`${g.where()}augment: images have ${imagesU8.shape[3]} channels, preset ${preset.id} was built for ${preset.inputChannels}`);
