@@ -33,7 +33,7 @@ export const PARAM = {
 export const BLEND_SLOTS_PER_SIDE = 3;
 
 /** Jitter ops as torchvision's ColorJitter numbers them (fn_idx). */
-export const enum JitterOp { Brightness = 0, Contrast = 1, Saturation = 2, Hue = 3 }
+const enum JitterOp { Brightness = 0, Contrast = 1, Saturation = 2, Hue = 3 }
 
 export interface CropBox {
   top: number;
