@@ -7,7 +7,7 @@
  *                    gradClipNorm?, build(step) → { loss, metrics? } }) → TrainStepModel
  *   TrainStepRunner.create(model, initialValues, { device, threads, outputs }) ; runner.step(data, { lr, weightDecay, emaMomentum? })
  */
-export { createSession, cudaProviderInstalled } from './session';
+export { createSession, cudaProviderInstalled, vulkanLoaderPresent } from './session';
 export type { Device, ResolvedDevice, SessionOptions, CreatedSession } from './session';
 export { buildTrainStep, nextName, gradName, SCALAR } from './train-step';
 export type { TrainStepSpec, TrainStepModel, StepBuilder, StateEntry, DataInput } from './train-step';

@@ -34,6 +34,21 @@ export function cudaProviderInstalled(): boolean {
   return fs.existsSync(path.join(ORT_BIN, 'libonnxruntime_providers_cuda.so')) || fs.existsSync(path.join(ORT_BIN, 'onnxruntime_providers_cuda.dll'));
 }
 
+/**
+ * Dawn (ORT's WebGPU) reaches the GPU through the Vulkan loader on Linux. Measured on an H200 host:
+ * with Debian's libvulkan1 + libglvnd0/libglx0/libegl1 (the NVIDIA ICD, libGLX_nvidia.so.0, needs
+ * them) the ResNet-18-CIFAR SimCLR step (batch 128) ran in 0.47 s vs 3.4 s on 16 CPU cores.
+ */
+export function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
+const WEBGPU_HINT = 'WebGPU needs a GPU, its Vulkan driver and the Vulkan loader (Debian: apt-get install libvulkan1 libglvnd0 libglx0 libegl1; '
+  + 'for NVIDIA containers also VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); Dawn rejects software Vulkan (llvmpipe); or use device: cpu';
+
 const INSTALL_CUDA_HINT = 'run `npm run install:cuda` (downloads the CUDA 12 EP from NuGet; needs network, CUDA 12 and cuDNN 9) or use device: cpu';
 
 function baseOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
@@ -74,30 +89,38 @@ async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOpti
     return await ort.InferenceSession.create(bytes, { ...baseOptions(opts), executionProviders: providers(device) });
   } catch (e) {
     if (device === 'cpu') throw e;
-    const hint = device === 'cuda'
-      ? INSTALL_CUDA_HINT
-      : 'WebGPU needs a GPU with a Vulkan driver (Dawn rejects software Vulkan such as llvmpipe); use device: cpu';
+    const hint = device === 'cuda' ? INSTALL_CUDA_HINT : WEBGPU_HINT;
     throw new UserError(`device ${device}: onnxruntime could not start the ${device} execution provider (${firstLine(e)}); ${hint}`);
   }
 }
 
 /**
  * An ORT session for `bytes` on `device`. A missing or unusable EP is a UserError saying how to get
- * it; 'auto' tries CUDA when its library is installed, otherwise (or when it fails) uses the CPU
- * and says so through `log`. WebGPU is only used when asked for: ORT runs ops it lacks on the CPU
- * with copies in between, which can be slower than the CPU alone.
+ * it. 'auto' tries CUDA when its library is installed, then WebGPU when a Vulkan loader is present
+ * (Linux), then uses the CPU, and says through `log` why each GPU EP was skipped.
  */
 export async function createSession(bytes: Uint8Array, device: Device, opts: SessionOptions = {}): Promise<CreatedSession> {
   if (device !== 'auto') return { session: await open(bytes, device, opts), device };
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const skipped: string[] = [];
   if (cudaProviderInstalled()) {
     try {
       return { session: await open(bytes, 'cuda', opts), device: 'cuda' };
     } catch (e) {
-      log(`device auto: ${firstLine(e)}; using the CPU`);
-      return { session: await open(bytes, 'cpu', opts), device: 'cpu' };
+      skipped.push(`cuda failed (${firstLine(e)})`);
     }
+  } else {
+    skipped.push('cuda is not installed (`npm run install:cuda`)');
   }
-  log('device auto: the CUDA execution provider is not installed (`npm run install:cuda`); using the CPU');
+  if (vulkanLoaderPresent()) {
+    try {
+      return { session: await open(bytes, 'webgpu', opts), device: 'webgpu' };
+    } catch (e) {
+      skipped.push(`webgpu failed (${firstLine(e).replace(/^device webgpu: /, '').slice(0, 200)})`);
+    }
+  } else {
+    skipped.push('webgpu has no Vulkan loader (libvulkan.so.1)');
+  }
+  log(`device auto: ${skipped.join('; ')}; using the CPU`);
   return { session: await open(bytes, 'cpu', opts), device: 'cpu' };
 }

@@ -10,7 +10,7 @@ import { sgd } from '../../src/optim';
 import { UserError } from '../../src/errors';
 import {
   StateStore, TrainStepRunner, buildInferenceModel, buildTrainStep, createSession, embed, exportBackbone, loadCheckpoint,
-  restoreState, saveCheckpoint, type CheckpointMeta, type HostData,
+  restoreState, saveCheckpoint, vulkanLoaderPresent, type CheckpointMeta, type HostData,
 } from '../../src/engine';
 import { randn } from '../support/graph-harness';
 
@@ -141,6 +141,12 @@ describe('sessions', () => {
     const notes: string[] = [];
     const s = await createSession(bytes, 'auto', { ...opts, log: (m) => notes.push(m) });
     expect(s.device).toBe('cpu');
-    expect(notes.join('\n')).toMatch(/device auto: .*using the CPU/);
+    expect(notes.join('\n')).toMatch(/device auto: cuda is not installed .*using the CPU/);
+  });
+
+  it('webgpu without a usable adapter is a UserError with the packages to install (skipped where a GPU is present)', async () => {
+    if (vulkanLoaderPresent()) return;
+    const bytes = buildInferenceModel(backbone, { prefix: 'backbone', input: { format: 'float32-nchw', channels: 3, height: S, width: S } }).modelBytes;
+    await expect(createSession(bytes, 'webgpu', opts)).rejects.toThrow(/device webgpu: onnxruntime could not start the webgpu execution provider .*libvulkan1/);
   });
 });
