@@ -38,22 +38,29 @@ export interface MethodStep {
   batch: number;
   size: number;
   /** One step with views drawn from `seed`; returns the loss and the fed view data. */
-  step(seed: number, at?: Partial<SchedulePoint>): Promise<{ loss: number; views: Float32Array[]; sampled: Record<string, ort.Tensor> }>;
+  step(seed: number, at?: Partial<SchedulePoint>): Promise<{ loss: number; metrics: Record<string, number>; views: Float32Array[]; sampled: Record<string, ort.Tensor> }>;
   /** A copy of a state entry's current value. */
   value(name: string): Float32Array | BigInt64Array;
 }
 
-export async function buildMethodStep(methodName: string, opts: StepOptions = {}): Promise<MethodStep> {
+/** The method instance of the fixture config with `opts` applied (no step built). */
+export function createMethod(methodName: string, opts: StepOptions = {}): { config: ResolvedConfig; backbone: Backbone; method: MethodInstance } {
   const batch = opts.batch ?? 8;
-  const size = opts.size ?? 16;
   const config = loadConfig(FIXTURE, {
     set: [`method.name=${methodName}`, `train.batch_size=${batch}`, `backbone.split_bn=${opts.splitBn ?? 0}`, ...(opts.set ?? [])],
     env: {},
   });
   const backbone = createBackbone(config.backbone.name, {
-    width: config.backbone.width, inChannels: CHANNELS, imageSize: size, splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
+    width: config.backbone.width, inChannels: CHANNELS, imageSize: opts.size ?? 16, splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
   });
   const method = methodFor(methodName).create({ config, params: config.method.params, backbone, batchSize: batch });
+  return { config, backbone, method };
+}
+
+export async function buildMethodStep(methodName: string, opts: StepOptions = {}): Promise<MethodStep> {
+  const batch = opts.batch ?? 8;
+  const size = opts.size ?? 16;
+  const { config, backbone, method } = createMethod(methodName, opts);
 
   const trainable: ParamSpec[] = [];
   const buffers: BufferSpec[] = [];
@@ -96,11 +103,11 @@ export async function buildMethodStep(methodName: string, opts: StepOptions = {}
       const sampled: Record<string, ort.Tensor> = {};
       for (const [name, s] of Object.entries(method.sampleInputs?.(methodRng, batch) ?? {})) sampled[name] = new ort.Tensor(s.dtype, s.data as never, s.dims);
       const point: SchedulePoint = { epoch: 0, totalEpochs: config.train.epochs, globalStep, totalSteps: 10, ...at };
-      const { loss } = await runner.step({ ...feeds, ...sampled }, {
+      const { loss, metrics } = await runner.step({ ...feeds, ...sampled }, {
         lr: config.train.optimizer.lr, weightDecay: config.train.optimizer.weight_decay, emaMomentum: method.emaMomentum?.(point),
       });
       globalStep += 1;
-      return { loss, views, sampled };
+      return { loss, metrics, views, sampled };
     },
     value: (name) => runner.state.data(name).slice(),
   };
@@ -115,7 +122,12 @@ export async function probe(
   build: (net: (module: Module, prefix: string) => GraphForwardContext, view: (k: number) => Tensor, g: Graph) => Record<string, Tensor>,
 ): Promise<Record<string, Float32Array>> {
   const g = new Graph('probe');
-  const outputs = build((module, prefix) => new GraphForwardContext(g, module, { training: true, prefix }), (k) => g.input(`view${k}`, shape), g);
+  const viewInputs = new Map<number, Tensor>();
+  const view = (k: number): Tensor => {
+    if (!viewInputs.has(k)) viewInputs.set(k, g.input(`view${k}`, shape));
+    return viewInputs.get(k)!;
+  };
+  const outputs = build((module, prefix) => new GraphForwardContext(g, module, { training: true, prefix }), view, g);
   for (const [name, t] of Object.entries(outputs)) g.output(name, t);
   const feeds: Record<string, Feed> = {};
   for (const t of g.inputs) {
@@ -134,13 +146,13 @@ export async function probe(
 }
 
 /** Rows of a flat [rows, cols] array as number arrays (for the reference loops). */
-export function rows(data: ArrayLike<number>, cols: number): number[][] {
+export function rows(data: ArrayLike<number | bigint>, cols: number): number[][] {
   const out: number[][] = [];
   for (let r = 0; r < data.length / cols; r++) out.push(Array.from({ length: cols }, (_, c) => Number(data[r * cols + c])));
   return out;
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+export function maxAbsDiff(a: ArrayLike<number | bigint>, b: ArrayLike<number | bigint>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(Number(a[i]) - Number(b[i])));
