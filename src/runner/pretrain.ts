@@ -93,6 +93,26 @@ async function loadEvalImages(config: ResolvedConfig, train: LoadedDataset, test
   return { train: await loadDataset(data, 'train', load), test: await loadDataset(data, 'test', load), crop };
 }
 
+/**
+ * Evaluations this Training performs: online kNN on the backbone's own feature (pooled map for
+ * ResNets, class token for ViTs). Anything else configured is refused up front rather than
+ * silently missing from the results.
+ */
+function checkEvaluations(config: ResolvedConfig): void {
+  const e = config.eval;
+  const unsupported = [
+    e.online_linear && 'eval.online_linear: true',
+    e.linear.enabled && 'eval.linear.enabled: true',
+    e.finetune.enabled && 'eval.finetune.enabled: true',
+  ].filter(Boolean);
+  if (unsupported.length) throw new UserError(`${unsupported.join(', ')}: not part of \`ssl-bench run\` pretraining in this build; set to false (kNN is the online evaluation)`);
+  const vit = config.backbone.name.startsWith('vit');
+  const natural = vit ? 'class-token' : 'pooled';
+  if (e.knn.feature !== 'default' && e.knn.feature !== natural) {
+    throw new UserError(`eval.knn.feature: '${e.knn.feature}' is not available for ${config.backbone.name}; allowed: default, ${natural}`);
+  }
+}
+
 /** Parameter and buffer entries of every network, the EMA pairs and the initial values. */
 function assembleState(method: MethodInstance, runRng: Rng) {
   const trainable: ParamSpec[] = [];
@@ -174,6 +194,7 @@ export class Pretraining implements Training {
   }
 
   static async create(config: ResolvedConfig, runDir: string, opts: PretrainOptions): Promise<Pretraining> {
+    checkEvaluations(config);
     const t = config.train;
     const load = { seed: opts.dataSeed, log: opts.log };
     const train = await loadDataset(config.data, 'train', load);

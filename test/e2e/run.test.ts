@@ -186,6 +186,12 @@ describe('ssl-bench run (SimCLR, embedded Fashion-MNIST)', () => {
     expect(fs.readFileSync(path.join(dir, 'backbone.onnx')).equals(fs.readFileSync(path.join(reference, 'backbone.onnx')))).toBe(true);
   });
 
+  test('an evaluation the pretraining does not perform is refused, not silently skipped', async () => {
+    const r = await cli('run', CONFIG, '--output', path.join(tmp, 'refused'), '--set', 'eval.online_linear=true');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/eval\.online_linear: true: not part of `ssl-bench run` pretraining/);
+  });
+
   test('the loss falls over a few epochs', async () => {
     const output = path.join(tmp, 'longer');
     const r = await cli('run', CONFIG, '--output', output,
