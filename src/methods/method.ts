@@ -34,9 +34,11 @@
  *    DINO's centre: `state` entries with their initial values; read them with step.state(name),
  *    write the next value with step.setState(name, value) (detached). Two enqueues in one step
  *    (MoCo symmetric) are two chained updates inside buildLoss.
- *  - per-step randomness the graph needs (MoCo's shuffle-BN permutation, MAE masks): `sampleInputs`
- *    draws it in TypeScript from the run's seeded 'method' stream (checkpointed) and the graph
- *    declares the matching step.input(...).
+ *  - per-step inputs the graph needs: randomness (MoCo's shuffle-BN permutation, MAE masks), drawn
+ *    in TypeScript from the run's seeded 'method' stream (checkpointed), and schedule-dependent
+ *    scalars (DINO's teacher-temperature warmup; a 0/1 "prototypes train" flag for SwaV/DINO's
+ *    frozen epochs, applied as w' = f·w + (1 − f)·sg(w), which scales w's gradient by f): `sampleInputs`
+ *    returns them by name and the graph declares the matching step.input(...).
  *  - SplitBatchNorm (MoCo CIFAR): comes with the backbone (`backbone.split_bn` in the config).
  *  - views: the method says how many views it consumes; the augmentation preset must produce
  *    exactly that many (FastSiam 4, SwaV/DINO multi-crop: global views first, as the presets order them).
@@ -80,7 +82,7 @@ export interface MethodState {
   initial(rng: Rng): HostData;
 }
 
-/** Host data for one per-step graph input drawn in TypeScript. */
+/** Host data for one per-step graph input computed in TypeScript. */
 export interface SampledInput {
   dtype: 'float32' | 'int64' | 'int32';
   data: Float32Array | BigInt64Array | Int32Array;
@@ -101,8 +103,11 @@ export interface MethodInstance {
   buildLoss(step: StepBuilder, views: readonly Tensor[]): { loss: Tensor; metrics?: Record<string, Tensor> };
   /** Teacher EMA momentum at `at`; required when a network has role 'ema'. */
   emaMomentum?(at: SchedulePoint): number;
-  /** Per-step random graph inputs (names as declared with step.input in buildLoss). */
-  sampleInputs?(rng: Rng, batchSize: number): Record<string, SampledInput>;
+   /**
+   * Per-step graph inputs (names as declared with step.input in buildLoss). The pretraining always
+   * passes `at`, the position of the step they feed.
+   */
+  sampleInputs?(rng: Rng, batchSize: number, at?: SchedulePoint): Record<string, SampledInput>;
 }
 
 export interface MethodContext {

@@ -124,7 +124,6 @@ function assembleState(method: MethodInstance, runRng: Rng) {
   const prefixes = new Set<string>();
   for (const net of method.networks) {
     if (prefixes.has(net.prefix)) throw new Error(`method networks: prefix '${net.prefix}' is used twice`);
-    prefixes.add(net.prefix);
     const params = net.module.parameters(net.prefix);
     const bufs = net.module.buffers(net.prefix);
     const rename = (name: string, from: string) => `${from}${name.slice(net.prefix.length)}`;
@@ -135,6 +134,7 @@ function assembleState(method: MethodInstance, runRng: Rng) {
       for (const p of params) emaPairs.push({ target: p, source: rename(p.name, net.emaOf) });
     }
     buffers.push(...bufs);
+    prefixes.add(net.prefix);
     if (net.initFrom !== undefined) {
       const from = net.initFrom;
       if (!prefixes.has(from)) throw new Error(`method network '${net.prefix}': initFrom must name a network declared before it`);
@@ -259,7 +259,7 @@ export class Pretraining implements Training {
     sampleViews(this.augmentRng, this.preset, b, height, width).forEach((v, k) => {
       feeds[`augment.view${k}`] = new ort.Tensor('float32', v.params, [b, VIEW_PARAMS]);
     });
-    for (const [name, input] of Object.entries(this.method.sampleInputs?.(this.methodRng, b) ?? {})) {
+    for (const [name, input] of Object.entries(this.method.sampleInputs?.(this.methodRng, b, this.schedulePoint()) ?? {})) {
       feeds[name] = ortTensor(input.dtype, input.data, input.dims);
     }
     return feeds;
