@@ -21,7 +21,7 @@
 import * as ort from 'onnxruntime-node';
 import {
   Graph, cast, concat, div, equal, exp, expandAs, gather, gatherElements, gemm, l2Normalize, less,
-  reduceMax, scatterElementsAdd, slice, squeeze, toOnnx, topK, unsqueeze, where,
+  reduceMax, scatterElementsAdd, slice, squeeze, sub, toOnnx, topK, unsqueeze, where,
 } from '../graph';
 import { createSession, type Device } from '../engine/session';
 
@@ -134,7 +134,9 @@ export function knnVoteModel(k: number, numClasses: number, temperature: number)
   const sims = g.input('sims', [BATCH, k]);
   const labels = g.input('labels', [BATCH, k], 'int32');
   const queryLabels = g.input('query_labels', [BATCH], 'int32');
-  const weights = exp(div(sims, temperature));
+  // exp((s − s_max)/t): the per-query factor exp(−s_max/t) leaves the class ranking unchanged and
+  // keeps small temperatures from overflowing float32 (exp(1/0.01) = inf would tie every class).
+  const weights = exp(div(sub(sims, slice(sims, [0], [1], [1])), temperature));
   const zeros = expandAs(g.constant(new Float32Array(numClasses), [1, numClasses]), unsqueeze(cast(queryLabels, 'float32'), 1));
   const scores = scatterElementsAdd(zeros, cast(labels, 'int64'), weights, 1);
   const ranked = cast(topK(scores, Math.min(5, numClasses), -1).indices, 'int32');

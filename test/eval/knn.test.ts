@@ -133,6 +133,14 @@ describe('knnClassify', () => {
     expect(Array.from((await knnClassify({ ...o, k: 5, bankChunk: 5 })).predictions)).toEqual([2]);
   });
 
+  test('a small temperature does not overflow the weights (exp(1/0.01) is inf in float32)', async () => {
+    const o = { ...randomProblem(8, 400, 50, 6, 8), k: 30, temperature: 0.01 };
+    const ref = referenceKnn(o);
+    const got = await knnClassify({ ...o, bankChunk: 100 });
+    expect(Array.from(got.predictions)).toEqual(Array.from(ref.predictions));
+    expect([got.top1, got.top5]).toEqual([ref.top1, ref.top5]);
+  });
+
   test('k larger than a class: the small class contributes all its members', async () => {
     const o = { ...randomProblem(3, 120, 40, 6, 5), k: 50, temperature: 0.3 };
     // Shrink class 4 to three bank members.
