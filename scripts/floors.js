@@ -13,6 +13,13 @@
  * Both use weighted kNN (METHODS.md §5.1) with k=200, t=0.1 unless overridden, and print one JSON
  * line with top-1/top-5, wall-clock seconds per phase and the process's peak resident memory
  * (process.resourceUsage().maxRSS: the whole process, so run one mode per process).
+ *
+ * Measured 2026-11-26 on the shared 2-core CPU machine (load average ~6 from other jobs), k=200, t=0.1,
+ * 60k bank vs 10k queries, default kNN chunks 256 x 131072 unless noted:
+ *   raw pixels                        top-1 0.8178  top-5 0.9963  kNN 16.5 s              peak RSS 0.81 GiB
+ *   resnet18-cifar width 1, seed 0    top-1 0.7371  top-5 0.9913  embed 764 s + 135 s,
+ *                                     kNN 25.4 s (older 1024 x 8192 chunks)            peak RSS 0.73 GiB
+ *   resnet18-cifar width 0.25, seed 0 top-1 0.7280  top-5 0.9891  embed 70 s + 14 s, kNN 9.7 s  peak RSS 0.58 GiB
  */
 'use strict';
 const path = require('node:path');
