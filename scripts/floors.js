@@ -20,6 +20,8 @@
  *   resnet18-cifar width 1, seed 0    top-1 0.7371  top-5 0.9913  embed 764 s + 135 s,
  *                                     kNN 25.4 s (older 1024 x 8192 chunks)            peak RSS 0.73 GiB
  *   resnet18-cifar width 0.25, seed 0 top-1 0.7280  top-5 0.9891  embed 70 s + 14 s, kNN 9.7 s  peak RSS 0.58 GiB
+ *   resnet18-cifar width 0.25, seed 1 top-1 0.6782  top-5 0.9853  (random-init floors vary by seed)
+ * Timings move by ~1.5x with the machine's load (raw kNN 16.5-26 s over two runs).
  */
 'use strict';
 const path = require('node:path');
