@@ -1,0 +1,296 @@
+/**
+ * Fine-tuning (METHODS.md §5.4, lightly's LinearClassifier with `freeze_model=False`, ResNet
+ * protocol): every backbone parameter trains together with a Linear(D → C) head under
+ * cross-entropy; the backbone runs in training mode (batch-norm batch statistics, running
+ * statistics updated). Reference settings: momentum SGD μ 0.9, wd 0, LR 0.05·bs/256 (chosen by
+ * the caller), per-step cosine to 0.001× without warmup, 30 epochs, RandomResizedCrop (default
+ * scale (0.08, 1)) + horizontal flip 0.5 + normalise, train batches with drop_last. AdamW with
+ * norm/bias/head excluded from weight decay is accepted (the ViT protocol's optimizer); its
+ * RandAugment, Mixup/CutMix, random erasing and layer-wise LR decay are not implemented.
+ *
+ * One ONNX training step per batch: uint8 images → in-graph augmentation (views drawn in
+ * TypeScript from the seed) → backbone → head → loss → gradients → update. After every epoch the
+ * backbone in eval mode (running statistics) embeds the test images with the eval transform and
+ * the head scores them (classifier-eval.ts). Reported: the maximum top-1 / top-5 over epochs (the
+ * published protocol) and the final epoch's, each labelled by the caller.
+ */
+import * as ort from 'onnxruntime-node';
+import { applyViews, buildPreset, roundHalfEven, sampleViews, VIEW_PARAMS, type AugmentPreset, type Normalization } from '../augment';
+import type { ImageSource } from '../data/image-source';
+import { Rng } from '../data/rng';
+import { EpochSampler } from '../data/sampler';
+import { buildInferenceModel, embed, type InferenceModel } from '../engine/inference';
+import { TrainStepRunner } from '../engine/runner';
+import { createSession, type Device } from '../engine/session';
+import type { HostData } from '../engine/state-store';
+import { buildTrainStep } from '../engine/train-step';
+import { crossEntropy } from '../graph';
+import { initParameters } from '../nn/init';
+import { Linear } from '../nn/linear';
+import type { Module } from '../nn/module';
+import { LrSchedule, sgd, type OptimizerRule, type ScheduleSpec } from '../optim';
+import { buildClassifierEvalModel, evaluateClassifier, type Accuracy } from './classifier-eval';
+import { PROBE_PREFIX, PROBE_SCHEDULE } from './linear';
+
+/** torchvision RandomResizedCrop's default area range, as the reference's fine-tune transform uses it. */
+export const FINETUNE_CROP_SCALE: readonly [number, number] = [0.08, 1];
+
+export interface FinetuneAugmentationOptions {
+  /** Output side of the crop (the pretraining `augmentation.input_size`). */
+  inputSize: number;
+  /** Channels of the dataset's uint8 images (1 or 3). */
+  inputChannels: number;
+  /** 'gray' keeps one channel for 1-channel data (as pretraining does), 'rgb' replicates it. Default 'gray'. */
+  singleChannel?: 'rgb' | 'gray';
+  /** Default: the preset's (ImageNet statistics for RGB, Fashion-MNIST's for gray). */
+  normalization?: Normalization;
+  /** RandomResizedCrop area range; default FINETUNE_CROP_SCALE. */
+  scale?: readonly [number, number];
+}
+
+/**
+ * The fine-tune train transform as a one-view preset: RandomResizedCrop(inputSize, scale, ratio
+ * (3/4, 4/3), bilinear) + horizontal flip 0.5 + normalise, no colour operations. Built from the
+ * 'none' preset (which fixes the channels and the normalisation) with its view replaced.
+ */
+export function finetuneAugmentation(o: FinetuneAugmentationOptions): AugmentPreset {
+  const base = buildPreset('none', o.inputSize, {}, { inputChannels: o.inputChannels, singleChannel: o.singleChannel ?? 'gray', normalization: o.normalization });
+  const scale = o.scale ?? FINETUNE_CROP_SCALE;
+  if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new RangeError(`fine-tune augmentation: crop scale (${scale.join(', ')}) must satisfy 0 < min <= max <= 1`);
+  return { ...base, views: [{ ...base.views[0], crop: 'random-resized', scale: [scale[0], scale[1]], hflipProb: 0.5 }] };
+}
+
+/**
+ * Images as the eval transform sees them: `source` (already resized by the data cache) with an
+ * optional torchvision CenterCrop to `centerCrop` pixels; normalisation happens in the graph.
+ */
+export interface EvalImages {
+  source: ImageSource;
+  centerCrop: number | null;
+}
+
+const EVAL_CHUNK_IMAGES = 2048;
+
+function centerCropBatch(images: Uint8Array, count: number, h: number, w: number, c: number, size: number): Uint8Array {
+  // torchvision CenterCrop: top = int(round((h − size) / 2)) with Python's half-to-even round.
+  const top = roundHalfEven((h - size) / 2);
+  const left = roundHalfEven((w - size) / 2);
+  const out = new Uint8Array(count * size * size * c);
+  for (let i = 0; i < count; i++) {
+    for (let y = 0; y < size; y++) {
+      const from = ((i * h + top + y) * w + left) * c;
+      out.set(images.subarray(from, from + size * c), (i * size + y) * size * c);
+    }
+  }
+  return out;
+}
+
+/** Indices of the images with a label (STL-10's unlabeled images carry -1 and cannot be classified). */
+export function labelledIndices(source: ImageSource): Int32Array {
+  return Int32Array.from({ length: source.n }, (_, i) => i).filter((i) => source.labels[i] >= 0);
+}
+
+/** Geometry of the images fed to an eval-transform inference model. */
+export function evalImageShape(images: EvalImages): { height: number; width: number; channels: number } {
+  const { source, centerCrop } = images;
+  if (centerCrop !== null && (centerCrop > source.height || centerCrop > source.width)) {
+    throw new RangeError(`eval transform: center crop ${centerCrop} is larger than the ${source.height}x${source.width} images of ${source.name}/${source.split}`);
+  }
+  return { height: centerCrop ?? source.height, width: centerCrop ?? source.width, channels: source.channels };
+}
+
+/** An eval-mode inference model of `backbone` over uint8 images of `images`' geometry, normalised in-graph. */
+export function evalInferenceModel(backbone: Module, images: EvalImages, normalization: Normalization, opts: { prefix: string; weights?: ReadonlyMap<string, HostData> }): InferenceModel {
+  const shape = evalImageShape(images);
+  if (normalization.mean.length !== shape.channels) {
+    throw new RangeError(`eval transform: ${normalization.mean.length}-channel normalisation for ${shape.channels}-channel images of ${images.source.name}`);
+  }
+  return buildInferenceModel(backbone, {
+    name: 'eval-embed', prefix: opts.prefix, weights: opts.weights,
+    input: { format: 'uint8-nhwc', ...shape, mean: normalization.mean, std: normalization.std },
+  });
+}
+
+/** Eval-transform features [indices.length, D] of the images at `indices`, read and embedded in bounded chunks. */
+export async function embedEvalImages(
+  session: ort.InferenceSession,
+  model: InferenceModel,
+  images: EvalImages,
+  indices: Int32Array,
+  batchSize: number,
+  state?: { get(name: string): ort.Tensor },
+): Promise<Float32Array> {
+  const { source, centerCrop } = images;
+  const shape = evalImageShape(images);
+  const out = new Float32Array(indices.length * model.featureDim);
+  for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
+    const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
+    let pixels = source.readBatch(chunk);
+    if (centerCrop !== null) pixels = centerCropBatch(pixels, chunk.length, source.height, source.width, source.channels, centerCrop);
+    const features = await embed(session, model, pixels, chunk.length, batchSize, [shape.height, shape.width, shape.channels], state);
+    out.set(features, start * model.featureDim);
+  }
+  return out;
+}
+
+export interface FinetuneOptions {
+  /** The backbone module; its parameters and buffers are named `<prefix>.<torch name>`. */
+  backbone: Module;
+  /** Starting values of every backbone parameter and buffer, by full name (the pretrained weights). */
+  backboneValues: ReadonlyMap<string, HostData>;
+  /** Name prefix of the backbone's entries, e.g. 'backbone'. */
+  prefix: string;
+  featureDim: number;
+  numClasses: number;
+  /** Train images (pretraining geometry); unlabeled images (label -1) are skipped. */
+  train: ImageSource;
+  /** Test images as the eval transform sees them. */
+  test: EvalImages;
+  /** Train transform (finetuneAugmentation); its normalisation is also the eval transform's. */
+  augmentation: AugmentPreset;
+  epochs: number;
+  batchSize: number;
+  /** Peak learning rate (already scaled for the batch size, e.g. 0.05·bs/256). */
+  lr: number;
+  /** Default momentum SGD μ 0.9. */
+  optimizer?: OptimizerRule;
+  weightDecay?: number;
+  /** Norm parameters, biases and the head get no weight decay (the ViT AdamW protocol). Default false. */
+  excludeNormBiasFromWd?: boolean;
+  /** Default PROBE_SCHEDULE (per step, cosine to 0.001×, no warmup). */
+  schedule?: ScheduleSpec;
+  /** Seeds the head's initialisation, the batch order and the augmentation. */
+  seed: number;
+  device?: Device;
+  threads?: number;
+  onEpoch?: (epoch: FinetuneEpoch) => void;
+}
+
+export interface FinetuneEpoch {
+  /** 0-based. */
+  epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  loss: number;
+  /** Learning rate of the epoch's first and last step. */
+  lrFirst: number;
+  lrLast: number;
+  test: Accuracy;
+}
+
+export interface FinetuneResult {
+  /** Max over epochs of the test top-1 / top-5 (each maximised separately, as the reference logs them). */
+  maxOverEpochs: Accuracy;
+  /** After the last epoch. */
+  final: Accuracy;
+  epochs: FinetuneEpoch[];
+  /** Fine-tuned backbone and head parameters and buffers by full name (copies). */
+  state: Map<string, HostData>;
+}
+
+function checkPositiveInt(name: string, v: number): void {
+  if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`fine-tune: ${name} ${v} must be an integer >= 1`);
+}
+
+export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
+  const { backbone, prefix, featureDim: dim, numClasses, batchSize: b, epochs, augmentation: preset, train } = o;
+  checkPositiveInt('featureDim', dim);
+  checkPositiveInt('numClasses', numClasses);
+  checkPositiveInt('epochs', epochs);
+  checkPositiveInt('batchSize', b);
+  if (!(Number.isFinite(o.lr) && o.lr >= 0)) throw new RangeError(`fine-tune: lr ${o.lr} must be >= 0`);
+  if (prefix === PROBE_PREFIX) throw new RangeError(`fine-tune: backbone prefix '${prefix}' is the head's; use another (e.g. 'backbone')`);
+  if (preset.views.length !== 1) throw new RangeError(`fine-tune: the train transform must have one view, preset ${preset.id} has ${preset.views.length}`);
+  if (preset.inputChannels !== train.channels) throw new RangeError(`fine-tune: the train transform takes ${preset.inputChannels}-channel images, ${train.name}/${train.split} has ${train.channels}`);
+  const trainIndices = labelledIndices(train);
+  if (trainIndices.length < b) throw new RangeError(`fine-tune: ${trainIndices.length} labelled train images give no full batch of ${b}; lower the batch size`);
+  const testIndices = labelledIndices(o.test.source);
+  const testLabels = Int32Array.from(testIndices, (i) => o.test.source.labels[i]);
+  for (const i of trainIndices) {
+    if (train.labels[i] >= numClasses) throw new RangeError(`fine-tune: train label ${train.labels[i]} of image ${i} is outside 0..${numClasses - 1}`);
+  }
+
+  const head = new Linear(dim, numClasses);
+  const headParams = head.parameters(PROBE_PREFIX).map((p) => ({ ...p, decay: false }));
+  const backboneParams = backbone.parameters(prefix);
+  const backboneBuffers = backbone.buffers(prefix);
+  const stepModel = buildTrainStep({
+    name: 'finetune',
+    trainable: [...backboneParams, ...headParams],
+    buffers: backboneBuffers,
+    optimizer: o.optimizer ?? sgd({ momentum: 0.9 }),
+    excludeNormBiasFromWd: o.excludeNormBiasFromWd ?? false,
+    build(step) {
+      const images = step.input('images', [b, train.height, train.width, train.channels], 'uint8');
+      const [view] = applyViews(step.graph, images, [step.input('augment.view0', [b, VIEW_PARAMS])], preset);
+      const features = backbone.forward(step.forward(backbone, { prefix, training: true }), view);
+      const logits = head.forward(step.forward(head, { prefix: PROBE_PREFIX }), features);
+      return { loss: crossEntropy(logits, step.input('labels', [b], 'int32')) };
+    },
+  });
+  const initial = new Map<string, HostData>(initParameters(headParams, new Rng(o.seed).fork('finetune-init')));
+  for (const s of [...backboneParams, ...backboneBuffers]) {
+    const v = o.backboneValues.get(s.name);
+    if (!v) throw new RangeError(`fine-tune: backboneValues has no '${s.name}'`);
+    // The runner swaps in new tensors each step; a copy keeps the caller's pretrained weights intact.
+    initial.set(s.name, v.slice());
+  }
+  const device = o.device ?? 'cpu';
+  const runner = await TrainStepRunner.create(stepModel, initial, { device, threads: o.threads });
+  const embedModel = evalInferenceModel(backbone, o.test, preset.normalization, { prefix });
+  const headModel = buildClassifierEvalModel(head, PROBE_PREFIX, dim, numClasses);
+  const [{ session: embedSession }, { session: headSession }] = await Promise.all([
+    createSession(embedModel.modelBytes, runner.device, { threads: o.threads }),
+    createSession(headModel.modelBytes, runner.device, { threads: o.threads }),
+  ]);
+
+  try {
+    const sampler = new EpochSampler({ n: trainIndices.length, batchSize: b, seed: o.seed, shuffle: true, dropLast: true, stream: 'finetune' });
+    const schedule = new LrSchedule(o.schedule ?? PROBE_SCHEDULE, epochs, sampler.batchesPerEpoch);
+    const augmentRng = new Rng(o.seed).fork('finetune-augment');
+    const pixels = new Uint8Array(b * train.height * train.width * train.channels);
+    const labels = new Int32Array(b);
+    const sourceIndices = new Int32Array(b);
+    const imagesTensor = new ort.Tensor('uint8', pixels, [b, train.height, train.width, train.channels]);
+    const labelsTensor = new ort.Tensor('int32', labels, [b]);
+    const history: FinetuneEpoch[] = [];
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      let lossSum = 0;
+      let steps = 0;
+      let lrFirst = 0;
+      let lrLast = 0;
+      for (const batch of sampler.epochBatches()) {
+        for (let k = 0; k < b; k++) {
+          sourceIndices[k] = trainIndices[batch[k]];
+          labels[k] = train.labels[sourceIndices[k]];
+        }
+        train.readBatch(sourceIndices, pixels);
+        const [views] = sampleViews(augmentRng, preset, b, train.height, train.width);
+        const lr = o.lr * schedule.factor({ epoch, stepInEpoch: steps });
+        if (steps === 0) lrFirst = lr;
+        lrLast = lr;
+        const r = await runner.step(
+          { images: imagesTensor, labels: labelsTensor, 'augment.view0': new ort.Tensor('float32', views.params, [b, VIEW_PARAMS]) },
+          { lr, weightDecay: o.weightDecay ?? 0 },
+        );
+        if (!Number.isFinite(r.loss)) throw new Error(`fine-tune: the loss became ${r.loss} at epoch ${epoch} step ${steps}; lower lr (${o.lr})`);
+        lossSum += r.loss;
+        steps++;
+      }
+      const features = await embedEvalImages(embedSession, embedModel, o.test, testIndices, b, runner.state);
+      const test = await evaluateClassifier(headSession, headModel, (name) => runner.state.get(name), features, testLabels);
+      const record: FinetuneEpoch = { epoch, loss: lossSum / steps, lrFirst, lrLast, test };
+      history.push(record);
+      o.onEpoch?.(record);
+    }
+    const state = new Map<string, HostData>();
+    for (const s of [...backboneParams, ...backboneBuffers, ...headParams]) state.set(s.name, runner.state.data(s.name).slice());
+    return {
+      maxOverEpochs: { top1: Math.max(...history.map((h) => h.test.top1)), top5: Math.max(...history.map((h) => h.test.top5)) },
+      final: history[history.length - 1].test,
+      epochs: history,
+      state,
+    };
+  } finally {
+    await Promise.all([runner.release(), embedSession.release(), headSession.release()]);
+  }
+}
