@@ -1,40 +1,9 @@
-import { Rng } from '../../src/data/rng';
-import { InMemoryImageSet } from '../../src/data/image-source';
 import { finetune, finetuneAugmentation, FINETUNE_CROP_SCALE } from '../../src/eval/finetune';
 import { PROBE_PREFIX } from '../../src/eval/linear';
-import { createBackbone, initParameters } from '../../src/nn';
 import { adamw, cosineValue } from '../../src/optim';
+import { STRIPE_SIZE, stripes, tinyBackbone } from './synthetic-images';
 
-const SIZE = 16;
-
-/** Class 0: horizontal stripes, class 1: vertical stripes (period 4, random phase, contrast and noise). */
-export function stripes(seed: number, n: number, split: string): InMemoryImageSet {
-  const rng = new Rng(seed);
-  const images = new Uint8Array(n * SIZE * SIZE);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const label = i % 2;
-    labels[i] = label;
-    const phase = rng.int(4);
-    const low = 20 + rng.int(60);
-    const high = 150 + rng.int(100);
-    for (let y = 0; y < SIZE; y++) {
-      for (let x = 0; x < SIZE; x++) {
-        const t = label === 0 ? y : x;
-        const on = ((t + phase) & 3) < 2;
-        const v = (on ? high : low) + (rng.int(31) - 15);
-        images[(i * SIZE + y) * SIZE + x] = Math.max(0, Math.min(255, v));
-      }
-    }
-  }
-  return new InMemoryImageSet({ name: 'stripes', split, height: SIZE, width: SIZE, channels: 1, classes: ['horizontal', 'vertical'] }, images, labels);
-}
-
-export function tinyBackbone(seed: number) {
-  const backbone = createBackbone('resnet18-cifar', { width: 0.0625, inChannels: 1 });
-  const specs = [...backbone.module.parameters('backbone'), ...backbone.module.buffers('backbone')];
-  return { ...backbone, values: initParameters(specs, new Rng(seed).fork('init')) };
-}
+const SIZE = STRIPE_SIZE;
 
 describe('finetune', () => {
   test('all parameters train: high accuracy on stripe orientation within a few epochs; backbone and BN statistics change', async () => {

@@ -1,0 +1,104 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig } from '../../src/config';
+import { InMemoryImageSet } from '../../src/data/image-source';
+import { UserError } from '../../src/errors';
+import { runPostTrainingEvals } from '../../src/eval/probe-protocol';
+import { stripes, tinyBackbone } from './synthetic-images';
+
+const BASE = `
+name: probe-protocol-test
+seed: 0
+device: cpu
+method: { name: simclr }
+backbone: { name: resnet18-cifar, width: 0.0625 }
+data: { dataset: embedded-fashion-mnist, image_size: 16 }
+augmentation: { preset: simclr, input_size: 12 }
+train: { epochs: 1, batch_size: 32 }
+`;
+
+let dir: string;
+beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-protocol-')); });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function config(set: string[]) {
+  const file = path.join(dir, 'config.yaml');
+  fs.writeFileSync(file, BASE);
+  return loadConfig(file, { set });
+}
+
+/** A source whose pixels must never be read. */
+function untouchable(): InMemoryImageSet {
+  const s = stripes(0, 4, 'train');
+  s.readBatch = () => { throw new Error('read a split although no evaluation is enabled'); };
+  return s;
+}
+
+describe('runPostTrainingEvals', () => {
+  test('linear probe and fine-tune enabled: the four metrics (+ final-epoch ones) with their protocols; the pretrained values stay untouched', async () => {
+    const cfg = config([
+      'eval.linear.enabled=true', 'eval.linear.epochs=3', 'eval.linear.optimizer.lr=2.0',
+      'eval.finetune.enabled=true', 'eval.finetune.epochs=3', 'eval.finetune.batch_size=16', 'eval.finetune.optimizer.lr=2.0',
+    ]);
+    const { module, featureDim, values } = tinyBackbone(1);
+    const before = new Map([...values].map(([k, v]) => [k, v.slice()]));
+    const train = stripes(1, 96, 'train');
+    const test = stripes(2, 48, 'test');
+    const lines: string[] = [];
+    const metrics = await runPostTrainingEvals(cfg, {
+      backbone: module, values, prefix: 'backbone', featureDim, train, test,
+      evalImages: { train, test, crop: 12 }, device: 'cpu', seed: 4, threads: 1, log: (l) => lines.push(l),
+    });
+    expect(Object.keys(metrics).sort()).toEqual([
+      'finetune_top1', 'finetune_top1_final', 'finetune_top5', 'finetune_top5_final',
+      'linear_top1', 'linear_top1_final', 'linear_top5', 'linear_top5_final',
+    ]);
+    for (const m of Object.values(metrics)) expect(m.value).toBeGreaterThanOrEqual(0);
+    expect(metrics.finetune_top1.value).toBeGreaterThanOrEqual(0.9);
+    expect(metrics.linear_top1.value).toBeGreaterThanOrEqual(metrics.linear_top1_final.value);
+    expect(metrics.linear_top5.value).toBe(1);
+
+    const lp = metrics.linear_top1.protocol;
+    expect(lp).toMatch(/^linear probe, frozen backbone \(eval mode\), train features from the eval transform \(center crop 12, normalise\) computed once \(CPU-friendly variant/);
+    expect(lp).toContain('Linear head, SGD μ 0.9, wd 0, lr 2·bs/256 = 0.25 at batch 32, 3 epochs, per-step cosine to 0.001×, embedded-fashion-mnist test split, top1, max over epochs (published protocol; best at epoch');
+    expect(metrics.linear_top5_final.protocol).toMatch(/top5, final epoch \(epoch 2\)$/);
+    const fp = metrics.finetune_top1.protocol;
+    expect(fp).toMatch(/^fine-tune, all parameters train \(backbone in training mode, batch-norm batch statistics\) \+ Linear head, RandomResizedCrop 12 scale \(0.08, 1\) \+ hflip 0.5 \+ normalise, SGD μ 0.9, wd 0, lr 2·bs\/256 = 0.125 at batch 16, 3 epochs, per-step cosine to 0.001×/);
+    expect(fp).toContain('max over epochs (published protocol');
+
+    // Frozen for the probe, copied for the fine-tune: the caller's weights never change.
+    for (const [k, v] of values) expect(v).toEqual(before.get(k));
+    expect(lines.filter((l) => l.startsWith('linear probe epoch'))).toHaveLength(3);
+    expect(lines.filter((l) => l.startsWith('fine-tune epoch'))).toHaveLength(3);
+  }, 120_000);
+
+  test('a frozen probe is a function of the pretrained values: two runs on the same values agree exactly', async () => {
+    const cfg = config(['eval.linear.enabled=true', 'eval.linear.epochs=2']);
+    const { module, featureDim, values } = tinyBackbone(2);
+    const inputs = { backbone: module, values, prefix: 'backbone', featureDim, train: stripes(3, 64, 'train'), test: stripes(4, 32, 'test'), device: 'cpu' as const, seed: 1, threads: 1 };
+    const a = await runPostTrainingEvals(cfg, inputs);
+    const b = await runPostTrainingEvals(cfg, inputs);
+    expect(Object.keys(a).sort()).toEqual(['linear_top1', 'linear_top1_final', 'linear_top5', 'linear_top5_final']);
+    expect(a).toEqual(b);
+    expect(a.linear_top1.protocol).toContain('eval transform (normalise)');
+  }, 60_000);
+
+  test('both disabled (the defaults): no metrics and no image is read', async () => {
+    const { module, featureDim, values } = tinyBackbone(0);
+    const metrics = await runPostTrainingEvals(config([]), {
+      backbone: module, values, prefix: 'backbone', featureDim, train: untouchable(), test: untouchable(), device: 'cpu', seed: 0,
+    });
+    expect(metrics).toEqual({});
+  });
+
+  test('a batch larger than the labelled train split is a user error naming the field', async () => {
+    const { module, featureDim, values } = tinyBackbone(0);
+    const run = (set: string) => runPostTrainingEvals(config([set, 'train.batch_size=64']), {
+      backbone: module, values, prefix: 'backbone', featureDim, train: stripes(1, 40, 'train'), test: stripes(2, 8, 'test'), device: 'cpu', seed: 0,
+    });
+    await expect(run('eval.linear.enabled=true')).rejects.toThrow(UserError);
+    await expect(run('eval.linear.enabled=true')).rejects.toThrow(/^eval\.linear\.batch_size: batch 64 is larger than the 40 labelled images of the train split/);
+    await expect(run('eval.finetune.enabled=true')).rejects.toThrow(/^eval\.finetune\.batch_size: batch 64/);
+  });
+});
