@@ -2,11 +2,12 @@
  * The evaluations that follow pretraining (METHODS.md §5.3, §5.4), run as a config asks for them
  * and returned as summary metrics whose protocol strings say exactly how each number was measured.
  *
- *   eval.linear   → linear_top1 / linear_top5 (+ _final): frozen backbone in eval mode, features
- *                   of the train and test images under the eval transform computed once, then the
- *                   linear head trained on them (linear.ts). This is the CPU-friendly variant: the
- *                   reference re-embeds RandomResizedCrop + hflip train views every epoch, which
- *                   costs a full backbone pass per epoch (90 of them); the label says which.
+ *   eval.linear   → linear_top1 / linear_top5 (+ _final): frozen backbone in eval mode, linear
+ *                   head trained on its features (linear.ts), test features from the eval
+ *                   transform. Train features, two variants (the label says which):
+ *                   'eval-features' (default, CPU-friendly): the eval transform's features,
+ *                   computed once; 'augmented' (the reference): RandomResizedCrop + hflip views
+ *                   drawn afresh and embedded every epoch, a full backbone pass per epoch.
  *   eval.finetune → finetune_top1 / finetune_top5 (+ _final): every parameter trains from the
  *                   pretrained weights with RandomResizedCrop + hflip + normalise (finetune.ts).
  *
@@ -14,17 +15,21 @@
  * reference's linear scaling), the configured schedule, the test split scored after every epoch;
  * `<name>` is the maximum over epochs (the published protocol) and `<name>_final` the last epoch.
  */
+import * as ort from 'onnxruntime-node';
+import { augmentParamInputs, applyViews, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
 import type { ProbeConfig, ResolvedConfig } from '../config';
 import type { ImageSource } from '../data/image-source';
+import { Rng } from '../data/rng';
 import { createSession, type Device } from '../engine/session';
 import type { HostData } from '../engine/state-store';
 import { UserError } from '../errors';
-import type { Module } from '../nn/module';
+import { Graph, toOnnx } from '../graph';
+import { GraphForwardContext, type Module } from '../nn/module';
 import { createOptimizer, scaleLr, type ScheduleSpec } from '../optim';
 import type { MetricValue } from '../report/summary';
 import type { Accuracy } from './classifier-eval';
 import { embedEvalImages, evalInferenceModel, finetune, finetuneAugmentation, labelledIndices, type EvalImages } from './finetune';
-import { linearProbe, type ProbeHead } from './linear';
+import { linearProbe, type EmbedTrainFeatures, type LinearProbeResult, type ProbeHead } from './linear';
 
 /** The reference scales every evaluation LR by global batch / 256. */
 export const PROBE_REFERENCE_BATCH = 256;
@@ -45,6 +50,8 @@ export interface PostTrainingInputs {
    * (the pretraining's kNN images); default: `train` and `test` uncropped.
    */
   evalImages?: { train: ImageSource; test: ImageSource; crop: number | null };
+  /** Train features of the linear probe: 'eval-features' (default) or 'augmented' (see above). */
+  linearVariant?: LinearProbeVariant;
   device: Device;
   seed: number;
   threads?: number;
@@ -53,6 +60,77 @@ export interface PostTrainingInputs {
 }
 
 export type PostTrainingMetrics = Record<string, MetricValue>;
+
+export type LinearProbeVariant = 'eval-features' | 'augmented';
+
+export interface AugmentedFeaturesOptions {
+  backbone: Module;
+  values: ReadonlyMap<string, HostData>;
+  prefix: string;
+  /** Labelled train images (pretraining geometry). */
+  source: ImageSource;
+  indices: Int32Array;
+  /** One-view train transform (finetuneAugmentation). */
+  preset: AugmentPreset;
+  /** Images per session run (the graph's static batch; the last chunk is padded). */
+  batchSize: number;
+  seed: number;
+  device: Device;
+  threads?: number;
+}
+
+/**
+ * The reference's linear-probe train features: each epoch, fresh views of every image at `indices`
+ * (drawn in order from one seeded stream, so epoch e's views depend only on the seed) embedded by
+ * the frozen backbone in eval mode, augmentation and backbone in one graph with the weights baked
+ * in. Returns the embedder for linearProbe's `train` and the session to release.
+ */
+export async function augmentedTrainFeatures(o: AugmentedFeaturesOptions): Promise<{ embed: EmbedTrainFeatures; release: () => Promise<void> }> {
+  const { source, preset, batchSize: b, indices } = o;
+  if (preset.views.length !== 1) throw new RangeError(`augmented linear-probe features: the train transform must have one view, preset ${preset.id} has ${preset.views.length}`);
+  const g = new Graph('augmented-embed');
+  const images = g.input('images', [b, source.height, source.width, source.channels], 'uint8');
+  const [view] = applyViews(g, images, augmentParamInputs(g, preset, b), preset);
+  const ctx = new GraphForwardContext(g, o.backbone, {
+    training: false,
+    prefix: o.prefix,
+    source: (spec) => {
+      const data = o.values.get(spec.name);
+      if (!data) throw new RangeError(`augmented linear-probe features: no value for '${spec.name}'`);
+      return g.constant(data as Float32Array, spec.shape, 'dtype' in spec ? spec.dtype : 'float32', spec.name);
+    },
+  });
+  const features = o.backbone.forward(ctx, view);
+  g.output('features', features);
+  const dim = features.shape[1] as number;
+  const { session } = await createSession(toOnnx(g, { keepUnusedInputs: false }), o.device, { threads: o.threads });
+  const labels = Int32Array.from(indices, (i) => source.labels[i]);
+  const pixels = new Uint8Array(b * source.height * source.width * source.channels);
+  const chunkIndices = new Int32Array(b);
+  let rng = new Rng(o.seed).fork('linear-probe-augment');
+  let nextEpoch = 0;
+  const embedEpoch: EmbedTrainFeatures = async (epoch) => {
+    // Epochs are requested in order; restarting from 0 replays the same views.
+    if (epoch === 0) { rng = new Rng(o.seed).fork('linear-probe-augment'); nextEpoch = 0; }
+    if (epoch !== nextEpoch) throw new RangeError(`augmented linear-probe features: epoch ${epoch} requested after epoch ${nextEpoch - 1}; epochs must come in order`);
+    nextEpoch++;
+    const out = new Float32Array(indices.length * dim);
+    for (let start = 0; start < indices.length; start += b) {
+      const n = Math.min(b, indices.length - start);
+      // The graph's batch is static: a short last chunk repeats its first image, whose extra rows are dropped.
+      for (let k = 0; k < b; k++) chunkIndices[k] = indices[start + (k < n ? k : 0)];
+      source.readBatch(chunkIndices, pixels);
+      const [views] = sampleViews(rng, preset, b, source.height, source.width);
+      const r = await session.run({
+        images: new ort.Tensor('uint8', pixels, [b, source.height, source.width, source.channels]),
+        'augment.view0': new ort.Tensor('float32', views.params, [b, VIEW_PARAMS]),
+      });
+      out.set((r.features.data as Float32Array).subarray(0, n * dim), start * dim);
+    }
+    return { features: out, labels };
+  };
+  return { embed: embedEpoch, release: () => session.release() };
+}
 
 function batchOf(probe: ProbeConfig, config: ResolvedConfig): number {
   return probe.batch_size ?? config.train.batch_size;
@@ -109,36 +187,57 @@ export async function runPostTrainingEvals(config: ResolvedConfig, inputs: PostT
 
   if (linear.enabled) {
     const batch = batchOf(linear, config);
+    const variant = inputs.linearVariant ?? 'eval-features';
     const evalTrain: EvalImages = { source: evalSource.train, centerCrop: evalSource.crop };
-    const trainIndices = labelledIndices(evalTrain.source);
+    const trainSource = variant === 'augmented' ? train : evalTrain.source;
+    const trainIndices = labelledIndices(trainSource);
     checkBatch('eval.linear.batch_size', batch, trainIndices.length, config.data.train_split);
     const testIndices = labelledIndices(evalTest.source);
-    const model = evalInferenceModel(backbone, evalTrain, augmentation.normalization, { prefix, weights: values });
+    const model = evalInferenceModel(backbone, evalTest, augmentation.normalization, { prefix, weights: values });
     const { session } = await createSession(model.modelBytes, device, { threads });
-    let trainFeatures: Float32Array;
+    let trainFeatures: EmbedTrainFeatures;
     let testFeatures: Float32Array;
+    let releaseTrain: () => Promise<void> = async () => undefined;
     try {
-      trainFeatures = await embedEvalImages(session, model, evalTrain, trainIndices, batch);
       testFeatures = await embedEvalImages(session, model, evalTest, testIndices, batch);
+      if (variant === 'augmented') {
+        const augmented = await augmentedTrainFeatures({ backbone, values, prefix, source: train, indices: trainIndices, preset: augmentation, batchSize: batch, seed, device, threads });
+        trainFeatures = augmented.embed;
+        releaseTrain = augmented.release;
+      } else {
+        // The eval model was built for the test images' geometry; the train images share it (same eval transform).
+        const features = await embedEvalImages(session, model, evalTrain, trainIndices, batch);
+        const labels = Int32Array.from(trainIndices, (i) => evalTrain.source.labels[i]);
+        trainFeatures = async () => ({ features, labels });
+      }
     } finally {
       await session.release();
     }
     const lr = scaleLr(linear.optimizer.lr, batch, PROBE_REFERENCE_BATCH, 'linear');
     // The ViT default protocol ("mae") puts a non-affine BatchNorm before the linear layer.
     const head: ProbeHead = config.backbone.name.startsWith('vit') ? 'bn-linear' : 'linear';
-    const r = await linearProbe({
-      featureDim, numClasses, epochs: linear.epochs, batchSize: batch, lr,
-      train: { features: trainFeatures, labels: Int32Array.from(trainIndices, (i) => evalTrain.source.labels[i]) },
-      test: { features: testFeatures, labels: Int32Array.from(testIndices, (i) => evalTest.source.labels[i]) },
-      optimizer: createOptimizer(linear.optimizer), weightDecay: linear.optimizer.weight_decay, schedule: linear.schedule,
-      head, seed, device, threads,
-      onEpoch: (e) => log(`linear probe epoch ${e.epoch + 1}/${linear.epochs}: loss ${e.loss.toFixed(4)}, top-1 ${(100 * e.test.top1).toFixed(2)}%`),
-    });
+    let r: LinearProbeResult;
+    try {
+      r = await linearProbe({
+        featureDim, numClasses, epochs: linear.epochs, batchSize: batch, lr,
+        train: trainFeatures,
+        test: { features: testFeatures, labels: Int32Array.from(testIndices, (i) => evalTest.source.labels[i]) },
+        optimizer: createOptimizer(linear.optimizer), weightDecay: linear.optimizer.weight_decay, schedule: linear.schedule,
+        head, seed, device, threads,
+        onEpoch: (e) => log(`linear probe epoch ${e.epoch + 1}/${linear.epochs}: loss ${e.loss.toFixed(4)}, top-1 ${(100 * e.test.top1).toFixed(2)}%`),
+      });
+    } finally {
+      await releaseTrain();
+    }
+    const view = augmentation.views[0];
+    const trainViews = variant === 'augmented'
+      ? `train features of RandomResizedCrop ${view.size} scale (${view.scale.join(', ')}) + hflip 0.5 + normalise views drawn afresh each epoch (reference protocol)`
+      : `train features from the ${evalTransform} computed once (CPU-friendly variant; the reference re-embeds RandomResizedCrop + hflip views each epoch)`;
     const protocol = [
-      'linear probe', 'frozen backbone (eval mode)',
-      `train features from the ${evalTransform} computed once (CPU-friendly variant; the reference re-embeds RandomResizedCrop + hflip views each epoch)`,
+      'linear probe', 'frozen backbone (eval mode)', trainViews,
       head === 'linear' ? 'Linear head' : 'BatchNorm (no affine) + Linear head',
-      describeOptimizer(linear.optimizer, batch, lr), `${linear.epochs} epochs`, describeSchedule(linear.schedule), split,
+      describeOptimizer(linear.optimizer, batch, lr), `${linear.epochs} epochs`, describeSchedule(linear.schedule),
+      `test features from the ${evalTransform}`, split,
     ].join(', ');
     addMetrics(out, 'linear', protocol, r);
   }

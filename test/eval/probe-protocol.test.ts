@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { InMemoryImageSet } from '../../src/data/image-source';
 import { UserError } from '../../src/errors';
-import { runPostTrainingEvals } from '../../src/eval/probe-protocol';
-import { stripes, tinyBackbone } from './synthetic-images';
+import { createSession } from '../../src/engine/session';
+import { embedEvalImages, evalInferenceModel, finetune, finetuneAugmentation } from '../../src/eval/finetune';
+import { augmentedTrainFeatures, runPostTrainingEvals } from '../../src/eval/probe-protocol';
+import { brightness, stripes, tinyBackbone } from './synthetic-images';
 
 const BASE = `
 name: probe-protocol-test
@@ -61,7 +63,7 @@ describe('runPostTrainingEvals', () => {
 
     const lp = metrics.linear_top1.protocol;
     expect(lp).toMatch(/^linear probe, frozen backbone \(eval mode\), train features from the eval transform \(center crop 12, normalise\) computed once \(CPU-friendly variant/);
-    expect(lp).toContain('Linear head, SGD μ 0.9, wd 0, lr 2·bs/256 = 0.25 at batch 32, 3 epochs, per-step cosine to 0.001×, embedded-fashion-mnist test split, top1, max over epochs (published protocol; best at epoch');
+    expect(lp).toContain('Linear head, SGD μ 0.9, wd 0, lr 2·bs/256 = 0.25 at batch 32, 3 epochs, per-step cosine to 0.001×, test features from the eval transform (center crop 12, normalise), embedded-fashion-mnist test split, top1, max over epochs (published protocol; best at epoch');
     expect(metrics.linear_top5_final.protocol).toMatch(/top5, final epoch \(epoch 2\)$/);
     const fp = metrics.finetune_top1.protocol;
     expect(fp).toMatch(/^fine-tune, all parameters train \(backbone in training mode, batch-norm batch statistics\) \+ Linear head, RandomResizedCrop 12 scale \(0.08, 1\) \+ hflip 0.5 \+ normalise, SGD μ 0.9, wd 0, lr 2·bs\/256 = 0.125 at batch 16, 3 epochs, per-step cosine to 0.001×/);
@@ -72,6 +74,23 @@ describe('runPostTrainingEvals', () => {
     expect(lines.filter((l) => l.startsWith('linear probe epoch'))).toHaveLength(3);
     expect(lines.filter((l) => l.startsWith('fine-tune epoch'))).toHaveLength(3);
   }, 120_000);
+
+  test('the linear probe on a frozen backbone separates dark from bright images', async () => {
+    // A random-init backbone in eval mode (running statistics 0 / 1) gives features near 1e-3; a
+    // short fine-tune stands in for pretraining and leaves realistic batch-norm statistics.
+    const { module, featureDim, values } = tinyBackbone(3);
+    const train = brightness(7, 96, 'train');
+    const test = brightness(8, 48, 'test');
+    const pretrained = await finetune({
+      backbone: module, backboneValues: values, prefix: 'backbone', featureDim, numClasses: 2, train, test: { source: test, centerCrop: null },
+      augmentation: finetuneAugmentation({ inputSize: 16, inputChannels: 1 }), epochs: 2, batchSize: 32, lr: 0.1, seed: 0, threads: 1,
+    });
+    const cfg = config(['eval.linear.enabled=true', 'eval.linear.epochs=20', 'eval.linear.optimizer.lr=4.0', 'augmentation.input_size=16']);
+    const metrics = await runPostTrainingEvals(cfg, {
+      backbone: module, values: pretrained.state, prefix: 'backbone', featureDim, train, test, device: 'cpu', seed: 0, threads: 1,
+    });
+    expect(metrics.linear_top1.value).toBeGreaterThanOrEqual(0.95);
+  }, 60_000);
 
   test('a frozen probe is a function of the pretrained values: two runs on the same values agree exactly', async () => {
     const cfg = config(['eval.linear.enabled=true', 'eval.linear.epochs=2']);
@@ -101,4 +120,58 @@ describe('runPostTrainingEvals', () => {
     await expect(run('eval.linear.enabled=true')).rejects.toThrow(/^eval\.linear\.batch_size: batch 64 is larger than the 40 labelled images of the train split/);
     await expect(run('eval.finetune.enabled=true')).rejects.toThrow(/^eval\.finetune\.batch_size: batch 64/);
   });
+});
+
+describe('augmentedTrainFeatures (the reference linear-probe train views)', () => {
+  test('views are redrawn each epoch and replay from epoch 0; an identity crop without flips gives the eval-transform features', async () => {
+    const { module, values } = tinyBackbone(5);
+    const source = stripes(6, 20, 'train');
+    const indices = Int32Array.from({ length: 20 }, (_, i) => i);
+    const preset = finetuneAugmentation({ inputSize: 16, inputChannels: 1 });
+    const common = { backbone: module, values, prefix: 'backbone', source, indices, batchSize: 8, seed: 2, device: 'cpu' as const, threads: 1 };
+    const augmented = await augmentedTrainFeatures({ ...common, preset });
+    try {
+      const e0 = await augmented.embed(0);
+      const e1 = await augmented.embed(1);
+      await expect(augmented.embed(3)).rejects.toThrow(/epochs must come in order/);
+      const again = await augmented.embed(0);
+      expect(e0.features).toHaveLength(20 * 32);
+      expect(e0.labels).toEqual(source.labels);
+      expect(again.features).toEqual(e0.features);
+      expect(e1.features).not.toEqual(e0.features);
+    } finally {
+      await augmented.release();
+    }
+
+    const identityPreset = { ...preset, views: [{ ...preset.views[0], scale: [1, 1] as [number, number], hflipProb: 0 }] };
+    const identity = await augmentedTrainFeatures({ ...common, preset: identityPreset });
+    const images = { source, centerCrop: null };
+    const model = evalInferenceModel(module, images, preset.normalization, { prefix: 'backbone', weights: values });
+    const { session } = await createSession(model.modelBytes, 'cpu', { threads: 1 });
+    try {
+      const viaViews = (await identity.embed(0)).features;
+      const viaEval = await embedEvalImages(session, model, images, indices, 8);
+      let maxDiff = 0;
+      let maxAbs = 0;
+      for (let i = 0; i < viaEval.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(viaViews[i] - viaEval[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(viaEval[i]));
+      }
+      expect(maxAbs).toBeGreaterThan(0);
+      expect(maxDiff).toBeLessThanOrEqual(1e-4 * maxAbs);
+    } finally {
+      await Promise.all([identity.release(), session.release()]);
+    }
+  }, 60_000);
+
+  test("runPostTrainingEvals with linearVariant 'augmented' labels the reference protocol", async () => {
+    const cfg = config(['eval.linear.enabled=true', 'eval.linear.epochs=2', 'eval.linear.batch_size=16']);
+    const { module, featureDim, values } = tinyBackbone(2);
+    const metrics = await runPostTrainingEvals(cfg, {
+      backbone: module, values, prefix: 'backbone', featureDim, train: stripes(3, 40, 'train'), test: stripes(4, 16, 'test'),
+      linearVariant: 'augmented', device: 'cpu', seed: 1, threads: 1,
+    });
+    expect(metrics.linear_top1.protocol).toContain('train features of RandomResizedCrop 12 scale (0.08, 1) + hflip 0.5 + normalise views drawn afresh each epoch (reference protocol)');
+    expect(metrics.linear_top1.protocol).toContain('test features from the eval transform (normalise)');
+  }, 60_000);
 });

@@ -30,6 +30,19 @@ export function stripes(seed: number, n: number, split: string): InMemoryImageSe
   return new InMemoryImageSet({ name: 'stripes', split, height: SIZE, width: SIZE, channels: 1, classes: ['horizontal', 'vertical'] }, images, labels);
 }
 
+/** Class 0: dark images (mean 40-100), class 1: bright ones (mean 150-210), with pixel noise. */
+export function brightness(seed: number, n: number, split: string): InMemoryImageSet {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * SIZE * SIZE);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 2;
+    const mean = (labels[i] === 0 ? 40 : 150) + rng.int(61);
+    for (let p = 0; p < SIZE * SIZE; p++) images[i * SIZE * SIZE + p] = mean + rng.int(41) - 20;
+  }
+  return new InMemoryImageSet({ name: 'brightness', split, height: SIZE, width: SIZE, channels: 1, classes: ['dark', 'bright'] }, images, labels);
+}
+
 /** A 1/16-width ResNet-18-CIFAR on 1-channel images with seeded initial values named 'backbone.*'. */
 export function tinyBackbone(seed: number) {
   const backbone = createBackbone('resnet18-cifar', { width: 0.0625, inChannels: 1 });
