@@ -3,10 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { InMemoryImageSet } from '../../src/data/image-source';
+import { Rng } from '../../src/data/rng';
 import { UserError } from '../../src/errors';
 import { createSession } from '../../src/engine/session';
 import { embedEvalImages, evalInferenceModel, finetune, finetuneAugmentation } from '../../src/eval/finetune';
 import { augmentedTrainFeatures, runPostTrainingEvals } from '../../src/eval/probe-protocol';
+import { createBackbone, initParameters } from '../../src/nn';
 import { brightness, stripes, tinyBackbone } from './synthetic-images';
 
 const BASE = `
@@ -101,6 +103,24 @@ describe('runPostTrainingEvals', () => {
     expect(Object.keys(a).sort()).toEqual(['linear_top1', 'linear_top1_final', 'linear_top5', 'linear_top5_final']);
     expect(a).toEqual(b);
     expect(a.linear_top1.protocol).toContain('eval transform (normalise)');
+  }, 60_000);
+
+  test('a ViT backbone: BatchNorm + Linear probe head (the "mae" protocol) and an AdamW fine-tune with norm/bias/head excluded from decay', async () => {
+    const cfg = config([
+      'backbone.name=vit-s16', 'augmentation.input_size=16',
+      'eval.linear.enabled=true', 'eval.linear.epochs=2', 'eval.linear.schedule.name=cosine-warmup', 'eval.linear.schedule.warmup_epochs=1',
+      'eval.finetune.enabled=true', 'eval.finetune.epochs=2', 'eval.finetune.batch_size=16',
+      'eval.finetune.optimizer={name: adamw, lr: 5.0e-4, weight_decay: 0.05, exclude_norm_bias_from_wd: true}',
+    ]);
+    const vit = createBackbone('vit-s16', { width: 1 / 6, depth: 1, imageSize: 16, inChannels: 1 });
+    const values = initParameters([...vit.module.parameters('backbone'), ...vit.module.buffers('backbone')], new Rng(0).fork('init'));
+    const metrics = await runPostTrainingEvals(cfg, {
+      backbone: vit.module, values, prefix: 'backbone', featureDim: vit.featureDim, train: stripes(1, 48, 'train'), test: stripes(2, 16, 'test'), device: 'cpu', seed: 0, threads: 1,
+    });
+    expect(metrics.linear_top1.protocol).toContain('BatchNorm (no affine) + Linear head');
+    expect(metrics.linear_top1.protocol).toContain('per-step cosine to 0.001× after 1 warmup epochs');
+    expect(metrics.finetune_top1.protocol).toContain('AdamW betas (0.9, 0.999), wd 0.05 (norm/bias/head excluded), lr 0.0005·bs/256 = 0.00003125 at batch 16');
+    for (const m of Object.values(metrics)) expect(Number.isFinite(m.value)).toBe(true);
   }, 60_000);
 
   test('both disabled (the defaults): no metrics and no image is read', async () => {
