@@ -59,6 +59,11 @@ export interface TrainStepSpec {
   optimizer: OptimizerRule;
   /** ImageNet scripts: norm-layer parameters and biases get no weight decay. */
   excludeNormBiasFromWd?: boolean;
+  /**
+   * Parameters in a weight-decay-0 group whatever excludeNormBiasFromWd says (lightly's online
+   * linear classifier, METHODS.md §5.2; under LARS this also means no trust-ratio scaling).
+   */
+  noWeightDecay?: readonly string[];
   /** Teacher parameters: target ← m·target + (1−m)·source before the forward pass (lightly's order). */
   emaPairs?: readonly { target: ParamSpec; source: string }[];
   /** Clip the global gradient norm (torch clip_grad_norm_); adds the metric 'grad_norm'. */
@@ -191,12 +196,13 @@ export function buildTrainStep(spec: TrainStepSpec): TrainStepModel {
     reached.forEach((i, k) => { grads[i] = clipped.grads[k]; });
     metricTensors.grad_norm = clipped.totalNorm;
   }
+  const noDecay = new Set(spec.noWeightDecay ?? []);
   g.scope('optimizer', () => {
     for (const i of reached) {
       const p = spec.trainable[i];
       const r = g.scope(p.name, () => spec.optimizer.update({
         spec: p, param: params[i], grad: grads[i]!, state: optimState[i], lr,
-        weightDecay: decays(p, spec.excludeNormBiasFromWd ?? false) ? wd : null,
+        weightDecay: decays(p, spec.excludeNormBiasFromWd ?? false) && !noDecay.has(p.name) ? wd : null,
       }));
       next.set(p.name, r.param);
       optimState[i].forEach((s, k) => next.set(s.name, r.state[k]));

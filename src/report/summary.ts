@@ -43,6 +43,8 @@ export interface RunSummary {
   seed: number;
   metrics: Record<string, MetricValue>;
   runtime_minutes: number | null;
+  /** Minutes of the post-training evaluations (linear probe, fine-tune); absent when none ran. */
+  post_training_eval_minutes?: number;
   peak_memory_gb: number | null;
   memory_kind: MemoryKind;
   device: string;
@@ -102,7 +104,11 @@ const SUMMARY_FIELDS = {
     },
     description: `Metric name -> value and protocol. Known names: ${KNOWN_METRICS.join(', ')}.`,
   },
-  runtime_minutes: { spec: { kind: 'number', min: 0 }, nullable: true, setWhenFinished: true, description: 'Wall-clock training time in minutes (includes per-epoch evaluation).' },
+  runtime_minutes: { spec: { kind: 'number', min: 0 }, nullable: true, setWhenFinished: true, description: 'Wall-clock pretraining time in minutes (includes per-epoch evaluation, excludes post-training evaluations).' },
+  post_training_eval_minutes: {
+    spec: { kind: 'number', min: 0 }, optional: true,
+    description: 'Wall-clock minutes of the post-training evaluations (linear probe, fine-tune) in the session that completed them; not part of runtime_minutes. Absent when none ran.',
+  },
   peak_memory_gb: { spec: { kind: 'number', min: 0 }, nullable: true, setWhenFinished: true, description: 'Peak memory in GiB (1024^3 bytes).' },
   memory_kind: { spec: { kind: 'enum', values: MEMORY_KINDS }, description: 'What peak_memory_gb measures: device allocator peak or process resident set.' },
   device: { spec: nonEmpty, description: 'Execution device, e.g. "cpu" or "cuda:0 (NVIDIA H100)".' },

@@ -35,6 +35,12 @@ export interface LoopState {
   peakMemoryBytes: number | null;
   memoryKind: MemoryKind;
   startedAt: string;
+  /**
+   * Every pretraining step and epoch-end evaluation is done (set in the last epoch's checkpoint);
+   * what remains are the post-training evaluations, which a resume reruns from this state.
+   * Checkpoints written before the field existed read as false.
+   */
+  pretrainingComplete: boolean;
 }
 
 export function emptyPartial(): PartialEpoch {
@@ -78,5 +84,6 @@ export function parseLoopState(value: JsonValue): LoopState | string {
   if (value.peakMemoryBytes !== null && !isNumber(value.peakMemoryBytes)) return 'runner state has no valid peakMemoryBytes';
   if (value.memoryKind !== 'device' && value.memoryKind !== 'process-rss') return 'runner state has no valid memoryKind';
   if (typeof value.startedAt !== 'string') return 'runner state has no startedAt';
-  return value as unknown as LoopState;
+  if (value.pretrainingComplete !== undefined && typeof value.pretrainingComplete !== 'boolean') return 'runner state has a non-boolean pretrainingComplete';
+  return { ...(value as unknown as LoopState), pretrainingComplete: value.pretrainingComplete === true };
 }

@@ -3,12 +3,12 @@ import * as path from 'node:path';
 import type { ResolvedConfig } from '../config';
 import { displayPath } from '../config';
 import { UserError } from '../errors';
-import { METRIC_NAME, writeSummary, type MemoryKind, type RunStatus, type RunSummary } from '../report/summary';
+import { METRIC_NAME, writeSummary, type MemoryKind, type MetricValue, type RunStatus, type RunSummary } from '../report/summary';
 import { writeFileAtomic } from '../util/atomic';
 import { emptyPartial, LOOP_STATE_FORMAT, loopStateToJson, parseLoopState, type LoopState, type PartialEpoch } from './loop-state';
 import { metricsCsv, type EpochRow } from './metrics-csv';
 import type { ProgressReporter } from './progress';
-import { buildSummary } from './run-summary';
+import { buildSummary, type PostTrainingResult } from './run-summary';
 import { BACKBONE_FILE, CHECKPOINT_FILE, inspectRunDir, METRICS_FILE, SUMMARY_FILE } from './run-dir';
 import type { Position, Training } from './training';
 import type { InterruptSignal } from './interrupt';
@@ -22,13 +22,22 @@ import type { InterruptSignal } from './interrupt';
  * Killing the process at any instant therefore leaves a directory that `--resume` continues to the
  * same metrics as an uninterrupted run: what happened after the last checkpoint is redone.
  *
+ * After the last epoch: the backbone export, then (eval.linear / eval.finetune) the post-training
+ * evaluations, whose metrics join summary.json with their protocols. The last epoch's checkpoint
+ * records that pretraining is complete, so a run killed during these evaluations resumes straight
+ * into them and, as they depend only on the checkpointed state and the seed, gets the same
+ * metrics. They have no checkpoint of their own: a SIGINT/SIGTERM during them is noted and the
+ * run still finishes; a second signal stops it at once and --resume reruns them.
+ *
  * summary.json status: "running" from the start (and after a SIGKILL), "finished" once the
- * backbone is exported, "diverged" on a NaN/Inf loss (nothing of the diverged state is saved),
- * "failed" after SIGINT/SIGTERM (a checkpoint was saved after the current step; --resume goes on)
- * or an exception. runtime_minutes counts training wall time of every session up to its last
- * checkpoint-or-end: steps, evaluation, checkpoint writes; not model construction, checkpoint
- * loading, the final export, nor time between sessions. Work lost to a SIGKILL after the last
- * checkpoint is not counted; redoing it is.
+ * backbone is exported and the post-training evaluations are in, "diverged" on a NaN/Inf loss
+ * (nothing of the diverged state is saved), "failed" after SIGINT/SIGTERM (a checkpoint was saved
+ * after the current step; --resume goes on) or an exception. runtime_minutes counts pretraining
+ * wall time of every session up to its last checkpoint-or-end: steps, epoch-end evaluation (kNN,
+ * online linear), checkpoint writes; not model construction, checkpoint loading, the final export,
+ * the post-training evaluations (post_training_eval_minutes, the session that completed them),
+ * nor time between sessions. Work lost to a SIGKILL after the last checkpoint is not counted;
+ * redoing it is.
  */
 
 export interface LoopOptions {
@@ -75,6 +84,15 @@ function checkEvaluation(result: Record<string, number>, epoch: number): Record<
   return { ...result };
 }
 
+function checkPostTrainingMetrics(result: Record<string, MetricValue>): Record<string, MetricValue> {
+  for (const [name, metric] of Object.entries(result)) {
+    if (!METRIC_NAME.test(name)) throw new Error(`Training.postTrainingEvals() returned metric name "${name}"; names must match ${METRIC_NAME.source}`);
+    if (!(Number.isFinite(metric.value) && metric.value >= 0 && metric.value <= 1)) throw new Error(`Training.postTrainingEvals() returned ${name} = ${metric.value}; accuracies must be fractions in [0, 1]`);
+    if (typeof metric.protocol !== 'string' || metric.protocol.length === 0) throw new Error(`Training.postTrainingEvals() returned ${name} without a protocol`);
+  }
+  return { ...result };
+}
+
 function sameMemoryKindPeak(state: LoopState, measured: { bytes: number; kind: MemoryKind }): void {
   // A run resumed on another kind of device reports the kind it finished on.
   if (state.memoryKind !== measured.kind || state.peakMemoryBytes === null) {
@@ -113,7 +131,7 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     const memory = measureMemory(training);
     state = {
       format: LOOP_STATE_FORMAT, configHash: opts.configHash, seed: config.seed, next: training.position(), rows: [], partial: null,
-      elapsedSeconds: 0, peakMemoryBytes: memory.bytes, memoryKind: memory.kind, startedAt: isoSeconds(now()),
+      elapsedSeconds: 0, peakMemoryBytes: memory.bytes, memoryKind: memory.kind, startedAt: isoSeconds(now()), pretrainingComplete: false,
     };
   }
 
@@ -126,12 +144,13 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
   const sessionStart = clock();
   const elapsedBefore = state.elapsedSeconds;
   const refresh = (): void => {
-    state.elapsedSeconds = elapsedBefore + (clock() - sessionStart);
+    // Runtime is pretraining time: the clock stops when pretraining is complete.
+    if (!state.pretrainingComplete) state.elapsedSeconds = elapsedBefore + (clock() - sessionStart);
     sameMemoryKindPeak(state, measureMemory(training));
   };
   const writeMetrics = (): void => writeFileAtomic(path.join(runDir, METRICS_FILE), metricsCsv(state.rows));
-  const writeStatus = (status: RunStatus): RunSummary => {
-    const summary = buildSummary(summaryContext, state, status, status === 'running' ? null : isoSeconds(now()));
+  const writeStatus = (status: RunStatus, post: PostTrainingResult | null = null): RunSummary => {
+    const summary = buildSummary(summaryContext, state, status, status === 'running' ? null : isoSeconds(now()), post);
     writeSummary(path.join(runDir, SUMMARY_FILE), summary);
     return summary;
   };
@@ -145,6 +164,7 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
   const totalSteps = stepsPerEpoch * totalEpochs;
   const stepCap = Math.min(config.train.max_steps ?? totalSteps, totalSteps);
   const evaluates = config.eval.knn.enabled || config.eval.online_linear;
+  const postEvaluates = config.eval.linear.enabled || config.eval.finetune.enabled;
   let pos = training.position();
   let epoch: PartialEpoch = state.partial ?? emptyPartial();
   state.partial = null;
@@ -210,6 +230,8 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
         state.rows.push(row);
         epoch = emptyPartial();
         refresh();
+        // Set before the last checkpoint, so a resume from it goes straight to the post-training evaluations.
+        if (isLast) state.pretrainingComplete = true;
         if (epochNumber % config.train.checkpoint_every === 0 || isLast) await saveCheckpoint(pos, null);
         writeMetrics();
         writeStatus('running');
@@ -228,10 +250,20 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     }
 
     refresh();
+    // A checkpoint written before LoopState had the flag and resumed at the end reaches here unflagged.
+    state.pretrainingComplete = true;
     writeMetrics();
-    // Runtime is training time: the export after it is not counted.
+    // Runtime is pretraining time: the export and the post-training evaluations are not counted.
     await training.exportBackbone(path.join(runDir, BACKBONE_FILE));
-    return { status: 'finished', summary: writeStatus('finished') };
+    let post: PostTrainingResult | null = null;
+    if (postEvaluates) {
+      opts.progress.log('pretraining complete; post-training evaluations (eval.linear / eval.finetune)');
+      const postStart = clock();
+      const metrics = checkPostTrainingMetrics(await training.postTrainingEvals((line) => opts.progress.log(line)));
+      post = { metrics, seconds: clock() - postStart };
+      refresh();
+    }
+    return { status: 'finished', summary: writeStatus('finished', post) };
   } catch (err) {
     // Best effort: leave a truthful status behind; the checkpoint still allows --resume.
     try {

@@ -10,9 +10,14 @@ import {
   TrainStepRunner, type HostData, type InferenceModel, type TrainStepModel,
 } from '../engine';
 import { UserError } from '../errors';
+import { buildClassifierEvalModel, evaluateClassifier, type ClassifierEvalModel } from '../eval/classifier-eval';
 import { knnClassify } from '../eval/knn';
+import { OnlineLinearClassifier } from '../eval/online-linear';
+import { runPostTrainingEvals } from '../eval/probe-protocol';
+import { add, type Tensor } from '../graph';
 import { methodFor, type Method, type MethodInstance, type SchedulePoint } from '../methods';
 import { createBackbone, initParameters, type BufferSpec, type Module, type ParamSpec } from '../nn';
+import type { MetricValue } from '../report/summary';
 import { createOptimizer, LrSchedule, scaleLr } from '../optim';
 import { writeFileAtomic } from '../util/atomic';
 import type { JsonValue, Position, StepResult, Training } from './training';
@@ -35,6 +40,14 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * grayscale are identities on gray pixels) but triple the augmentation and stem work; the
  * normalisation is the dataset's own mean/std (augment/presets.ts FASHION_MNIST_NORMALIZATION).
  *
+ * Evaluations: kNN and the online linear classifier at epoch ends (evaluate), linear probe and
+ * fine-tune after pretraining (postTrainingEvals, src/eval/probe-protocol.ts), all on the method's
+ * eval backbone. The online linear classifier (METHODS.md §5.2, eval.online_linear) trains inside
+ * the step on the detached training-mode backbone features of view 0 only — the reference uses
+ * both views for SimCLR/DCL/DCLW/BarlowTwins/VICReg — with the batch's labels as a data input,
+ * its cross-entropy added to the SSL loss, the same optimizer and LR, weight decay 0; metrics.csv's
+ * loss stays the SSL loss, as the reference logs it.
+ *
  * Bitwise resume on CPU relies on ORT running the same kernels with the same partitioning in both
  * processes: sequential execution mode and a fixed intra-op thread count (`threads`, default every
  * core of the machine; runs compared bitwise must use the same count).
@@ -52,6 +65,8 @@ export interface PretrainOptions {
 }
 
 export const DATA_MANIFEST_FILE = 'data.json';
+/** Step metric holding the method's own loss when the online classifier's loss is added to it. */
+const SSL_LOSS_METRIC = 'ssl_loss';
 const EVAL_CHUNK_IMAGES = 4096;
 
 /** The images the kNN bank and queries are embedded from (METHODS.md §3.3 "kNN bank / test"). */
@@ -94,18 +109,15 @@ async function loadEvalImages(config: ResolvedConfig, train: LoadedDataset, test
 }
 
 /**
- * Evaluations this Training performs: online kNN on the backbone's own feature (pooled map for
- * ResNets, class token for ViTs). Anything else configured is refused up front rather than
- * silently missing from the results.
+ * Evaluations a config may ask for that this Training cannot perform are refused up front rather
+ * than silently missing from the results: kNN uses the backbone's own feature (pooled map for
+ * ResNets, class token for ViTs); the online linear classifier needs every train image labelled.
  */
-function checkEvaluations(config: ResolvedConfig): void {
+function checkEvaluations(config: ResolvedConfig, train: LoadedDataset): void {
   const e = config.eval;
-  const unsupported = [
-    e.online_linear && 'eval.online_linear: true',
-    e.linear.enabled && 'eval.linear.enabled: true',
-    e.finetune.enabled && 'eval.finetune.enabled: true',
-  ].filter(Boolean);
-  if (unsupported.length) throw new UserError(`${unsupported.join(', ')}: not part of \`ssl-bench run\` pretraining in this build; set to false (kNN is the online evaluation)`);
+  if (e.online_linear && train.labels.some((label) => label < 0)) {
+    throw new UserError(`eval.online_linear: true needs labelled training images, but ${config.data.dataset}/${config.data.train_split} has unlabelled ones; set eval.online_linear: false or use a labelled train split`);
+  }
   const vit = config.backbone.name.startsWith('vit');
   const natural = vit ? 'class-token' : 'pooled';
   if (e.knn.feature !== 'default' && e.knn.feature !== natural) {
@@ -154,6 +166,26 @@ function assembleState(method: MethodInstance, runRng: Rng) {
   return { trainable, frozen, buffers, emaPairs, initial };
 }
 
+/**
+ * Runs `build` while recording the output of `module` under `prefix` applied to exactly `view`:
+ * the method's own training-mode forward pass of its eval backbone on view 0, which the online
+ * classifier reads (no second backbone pass, so batch-norm statistics update as without it).
+ */
+function withViewFeatures<T>(module: Module, prefix: string, view: Tensor, build: () => T): { result: T; features: Tensor | null } {
+  let features: Tensor | null = null;
+  const forward = module.forward;
+  module.forward = function recordingForward(this: Module, ctx, x) {
+    const y = forward.call(this, ctx, x);
+    if (features === null && x === view && ctx.path === prefix && ctx.training) features = y;
+    return y;
+  };
+  try {
+    return { result: build(), features };
+  } finally {
+    module.forward = forward;
+  }
+}
+
 function ortTensor(dtype: 'float32' | 'int64' | 'int32', data: Float32Array | BigInt64Array | Int32Array, dims: number[]): ort.Tensor {
   return new ort.Tensor(dtype, data as never, dims);
 }
@@ -169,14 +201,19 @@ export class Pretraining implements Training {
   private readonly baseLr: number;
   private readonly schedule: LrSchedule;
   private inference: { model: InferenceModel; session: ort.InferenceSession } | null = null;
+  private onlineEval: { model: ClassifierEvalModel; session: ort.InferenceSession } | null = null;
+  private readonly batchLabels: BigInt64Array;
 
   private constructor(
     private readonly config: ResolvedConfig,
     private readonly train: LoadedDataset,
+    private readonly test: LoadedDataset,
     private readonly evalImages: EvalImages,
     private readonly preset: AugmentPreset,
     private readonly method: MethodInstance,
     private readonly backboneModule: Module,
+    private readonly featureDim: number,
+    private readonly online: OnlineLinearClassifier | null,
     readonly model: TrainStepModel,
     readonly runner: TrainStepRunner,
     runRng: Rng,
@@ -187,6 +224,7 @@ export class Pretraining implements Training {
     this.stepsPerEpoch = Math.floor(train.n / t.batch_size);
     this.sampler = new EpochSampler({ n: train.n, batchSize: t.batch_size, seed: config.seed, shuffle: true, dropLast: true });
     this.batchBuffer = new Uint8Array(t.batch_size * train.height * train.width * train.channels);
+    this.batchLabels = new BigInt64Array(t.batch_size);
     this.augmentRng = runRng.fork('augment');
     this.methodRng = runRng.fork('method');
     this.baseLr = scaleLr(t.optimizer.lr, t.batch_size, t.lr_scaling.reference_batch_size, t.lr_scaling.rule);
@@ -194,11 +232,11 @@ export class Pretraining implements Training {
   }
 
   static async create(config: ResolvedConfig, runDir: string, opts: PretrainOptions): Promise<Pretraining> {
-    checkEvaluations(config);
     const t = config.train;
     const load = { seed: opts.dataSeed, log: opts.log };
     const train = await loadDataset(config.data, 'train', load);
     const test = await loadDataset(config.data, 'test', load);
+    checkEvaluations(config, train);
     if (train.n < t.batch_size) {
       throw new UserError(`train.batch_size: ${t.batch_size} is larger than the ${train.n} training images of ${config.data.dataset}/${config.data.train_split} (the last incomplete batch is dropped); use at most ${train.n}`);
     }
@@ -220,21 +258,33 @@ export class Pretraining implements Training {
     if (method.networks.some((n) => n.role === 'ema') && !method.emaMomentum) throw new Error(`method ${config.method.name}: has an EMA network but no emaMomentum schedule`);
     const runRng = new Rng(config.seed);
     const state = assembleState(method, runRng);
+    const online = config.eval.online_linear ? new OnlineLinearClassifier(backbone.featureDim, train.classes.length) : null;
+    const onlineParams = online?.parameters() ?? [];
+    for (const [name, value] of initParameters(onlineParams, runRng.fork('online-linear'))) state.initial.set(name, value);
     const b = t.batch_size;
     const model = buildTrainStep({
       name: `${config.method.name}-${config.backbone.name}`,
-      trainable: state.trainable, frozen: state.frozen, buffers: state.buffers, emaPairs: state.emaPairs,
+      trainable: [...state.trainable, ...onlineParams], frozen: state.frozen, buffers: state.buffers, emaPairs: state.emaPairs,
       optimizer: createOptimizer(t.optimizer),
       excludeNormBiasFromWd: t.optimizer.exclude_norm_bias_from_wd,
+      noWeightDecay: onlineParams.map((p) => p.name),
       gradClipNorm: t.grad_clip_norm,
       build(step) {
         const images = step.input('images', [b, train.height, train.width, train.channels], 'uint8');
         const params = preset.views.map((_, k) => step.input(`augment.view${k}`, [b, VIEW_PARAMS]));
-        return method.buildLoss(step, applyViews(step.graph, images, params, preset));
+        const views = applyViews(step.graph, images, params, preset);
+        if (online === null) return method.buildLoss(step, views);
+        const labels = step.input('labels', [b], 'int64');
+        const { result, features } = withViewFeatures(backbone.module, method.evalBackbone, views[0], () => method.buildLoss(step, views));
+        if (features === null) {
+          throw new UserError(`eval.online_linear: true: method ${config.method.name} does not run its eval backbone '${method.evalBackbone}' on view 0 in training mode, so there are no features for the online classifier; set eval.online_linear: false`);
+        }
+        const classifier = online.addToStep(step, features, labels);
+        return { loss: add(result.loss, classifier.loss), metrics: { ...result.metrics, [SSL_LOSS_METRIC]: result.loss, online_linear_loss: classifier.loss } };
       },
     });
     const runner = await TrainStepRunner.create(model, state.initial, { device: config.device, threads: opts.threads, executionMode: 'sequential' });
-    return new Pretraining(config, train, evalImages, preset, method, backbone.module, model, runner, runRng, opts.threads);
+    return new Pretraining(config, train, test, evalImages, preset, method, backbone.module, backbone.featureDim, online, model, runner, runRng, opts.threads);
   }
 
   position(): Position {
@@ -256,6 +306,10 @@ export class Pretraining implements Training {
     if (indices === null || indices.length !== b) throw new Error(`sampler returned ${indices?.length ?? 'no'} indices, expected ${b}`);
     this.train.readBatch(indices, this.batchBuffer);
     const feeds: Record<string, ort.Tensor> = { images: new ort.Tensor('uint8', this.batchBuffer, [b, height, width, channels]) };
+    if (this.online !== null) {
+      for (let k = 0; k < b; k++) this.batchLabels[k] = BigInt(this.train.labels[indices[k]]);
+      feeds.labels = new ort.Tensor('int64', this.batchLabels, [b]);
+    }
     sampleViews(this.augmentRng, this.preset, b, height, width).forEach((v, k) => {
       feeds[`augment.view${k}`] = new ort.Tensor('float32', v.params, [b, VIEW_PARAMS]);
     });
@@ -272,8 +326,11 @@ export class Pretraining implements Training {
     const dataSeconds = (performance.now() - dataStart) / 1000;
     const lr = this.baseLr * this.schedule.factor({ epoch: pos.epoch, stepInEpoch: pos.step });
     const emaMomentum = this.method.emaMomentum?.(this.schedulePoint());
-    const { loss } = await this.runner.step(feeds, { lr, weightDecay: this.config.train.optimizer.weight_decay, emaMomentum });
+    const { loss: optimised, metrics } = await this.runner.step(feeds, { lr, weightDecay: this.config.train.optimizer.weight_decay, emaMomentum });
     this.globalStep += 1;
+    // With the online classifier the optimised loss adds its cross-entropy; the SSL loss is reported,
+    // unless the sum is not finite (a diverged classifier must stop the run too).
+    const loss = this.online !== null && Number.isFinite(optimised) ? metrics[SSL_LOSS_METRIC] : optimised;
     return { loss, lr, images: this.config.train.batch_size, dataSeconds };
   }
 
@@ -307,24 +364,57 @@ export class Pretraining implements Training {
     return out;
   }
 
+  private async onlineEvalSession(online: OnlineLinearClassifier): Promise<{ model: ClassifierEvalModel; session: ort.InferenceSession }> {
+    if (this.onlineEval) return this.onlineEval;
+    const model = buildClassifierEvalModel(online.head, online.prefix, online.featureDim, online.numClasses);
+    const { session } = await createSession(model.modelBytes, this.runner.device, { threads: this.threads, executionMode: 'sequential' });
+    this.onlineEval = { model, session };
+    return this.onlineEval;
+  }
+
+  /** kNN and the online linear classifier on the test split, backbone in eval mode, eval transform. */
   async evaluate(): Promise<Record<string, number>> {
-    const knn = this.config.eval.knn;
-    if (!knn.enabled) return {};
+    const { knn, online_linear: onlineLinear } = this.config.eval;
+    const out: Record<string, number> = {};
+    if (!knn.enabled && !onlineLinear) return out;
     const { train, test } = this.evalImages;
     // Unlabeled images (STL-10 'unlabeled') cannot vote; the bank holds the labelled train images.
     const labelled = (s: LoadedDataset) => Int32Array.from({ length: s.n }, (_, i) => i).filter((i) => s.labels[i] >= 0);
-    const bankIndices = labelled(train);
     const queryIndices = labelled(test);
-    const bankFeatures = await this.embedAll(train, bankIndices);
+    const queryLabels = Int32Array.from(queryIndices, (i) => test.labels[i]);
     const queryFeatures = await this.embedAll(test, queryIndices);
-    const { model } = await this.inferenceSession();
-    const result = await knnClassify({
-      bankFeatures, bankLabels: Int32Array.from(bankIndices, (i) => train.labels[i]),
-      queryFeatures, queryLabels: Int32Array.from(queryIndices, (i) => test.labels[i]),
-      dim: model.featureDim, numClasses: train.classes.length, k: knn.k, temperature: knn.temperature,
-      device: this.runner.device, threads: this.threads,
+    if (knn.enabled) {
+      const bankIndices = labelled(train);
+      const bankFeatures = await this.embedAll(train, bankIndices);
+      const result = await knnClassify({
+        bankFeatures, bankLabels: Int32Array.from(bankIndices, (i) => train.labels[i]), queryFeatures, queryLabels,
+        dim: this.featureDim, numClasses: train.classes.length, k: knn.k, temperature: knn.temperature,
+        device: this.runner.device, threads: this.threads,
+      });
+      out.knn_top1 = result.top1;
+      out.knn_top5 = result.top5;
+    }
+    if (this.online !== null) {
+      const { model, session } = await this.onlineEvalSession(this.online);
+      const accuracy = await evaluateClassifier(session, model, (name) => this.runner.state.get(name), queryFeatures, queryLabels);
+      out.online_linear_top1 = accuracy.top1;
+      out.online_linear_top5 = accuracy.top5;
+    }
+    return out;
+  }
+
+  /** Linear probe and fine-tune of the eval backbone as it stands (runPostTrainingEvals). */
+  async postTrainingEvals(log: (line: string) => void): Promise<Record<string, MetricValue>> {
+    const prefix = this.method.evalBackbone;
+    const values = new Map<string, HostData>();
+    for (const entry of [...this.backboneModule.parameters(prefix), ...this.backboneModule.buffers(prefix)]) {
+      values.set(entry.name, this.runner.state.data(entry.name));
+    }
+    return runPostTrainingEvals(this.config, {
+      backbone: this.backboneModule, values, prefix, featureDim: this.featureDim,
+      train: this.train, test: this.test, evalImages: this.evalImages,
+      device: this.runner.device, seed: this.config.seed, threads: this.threads, log,
     });
-    return { knn_top1: result.top1, knn_top5: result.top5 };
   }
 
   async saveCheckpoint(file: string, runnerState: JsonValue): Promise<void> {

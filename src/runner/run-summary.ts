@@ -10,7 +10,9 @@ const GIB = 1024 ** 3;
 function evalProtocol(name: string, config: ResolvedConfig): string {
   const split = `${config.data.dataset} ${config.data.test_split} split`;
   if (name.startsWith('knn_')) return `kNN k=${config.eval.knn.k} t=${config.eval.knn.temperature}, ${split}`;
-  if (name.startsWith('online_linear_')) return `online linear classifier on detached features, ${split}`;
+  if (name.startsWith('online_linear_')) {
+    return `online linear classifier (Linear head on detached training-mode backbone features of view 0, cross-entropy added to the SSL loss, same optimizer and LR schedule, wd 0), test images with the eval transform, ${split}; not a published protocol`;
+  }
   return `online evaluation "${name}", ${split}`;
 }
 
@@ -50,8 +52,19 @@ export interface SummaryContext {
   versions: RunSummary['versions'];
 }
 
-export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunStatus, finishedAt: string | null): RunSummary {
+/** Results of Training.postTrainingEvals and how long they took. */
+export interface PostTrainingResult {
+  metrics: Record<string, MetricValue>;
+  seconds: number;
+}
+
+export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunStatus, finishedAt: string | null, post: PostTrainingResult | null = null): RunSummary {
   const { config } = ctx;
+  const metrics = summaryMetrics(state.rows, config);
+  for (const [name, metric] of Object.entries(post?.metrics ?? {})) {
+    if (name in metrics) throw new Error(`post-training evaluation metric '${name}' is also an epoch-end evaluation metric`);
+    metrics[name] = metric;
+  }
   const summary: RunSummary = {
     schema_version: 1,
     status,
@@ -64,7 +77,7 @@ export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunS
     batch_size: config.train.batch_size,
     epochs: config.train.epochs,
     seed: state.seed,
-    metrics: summaryMetrics(state.rows, config),
+    metrics,
     runtime_minutes: state.elapsedSeconds / 60,
     peak_memory_gb: state.peakMemoryBytes === null ? null : state.peakMemoryBytes / GIB,
     memory_kind: state.memoryKind,
@@ -76,6 +89,7 @@ export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunS
     started_at: state.startedAt,
     finished_at: finishedAt,
   };
+  if (post !== null && Object.keys(post.metrics).length > 0) summary.post_training_eval_minutes = post.seconds / 60;
   const links = Object.fromEntries(Object.entries(config.report.links).filter(([kind]) => kind === 'tensorboard' || kind === 'checkpoint'));
   if (Object.keys(links).length > 0) summary.links = links;
   return summary;

@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config';
+import type { MetricValue } from '../report/summary';
 
 /**
  * The contract between the run lifecycle (runLoop: epochs, checkpoints, resume, metrics, summary)
@@ -41,6 +42,13 @@ export interface Training {
    * fractions in [0, 1], named like summary metrics (`knn_top1`, `knn_top5`, `online_linear_top1`).
    */
   evaluate(): Promise<Record<string, number>>;
+  /**
+   * The evaluations that follow pretraining (linear probe, fine-tune; METHODS.md §5.3, §5.4) of
+   * the current backbone, as summary metrics with their protocols (none when the config enables
+   * none). Leaves the training state unchanged and depends only on it and the seed, so running
+   * it again after a crash gives the same metrics. `log` receives one line per finished epoch.
+   */
+  postTrainingEvals(log: (line: string) => void): Promise<Record<string, MetricValue>>;
   /**
    * Writes everything needed to continue bitwise (parameters, optimizer state, buffers, RNG and
    * sampler state, position) plus `runnerState` to `file` in one atomic write (temp + rename), so

@@ -5,6 +5,7 @@ import { loadConfig, type ResolvedConfig } from '../../src/config';
 import { writeFileAtomic } from '../../src/util/atomic';
 import type { JsonValue, Position, StepResult, Training } from '../../src/runner/training';
 import type { ProgressReporter } from '../../src/runner/progress';
+import type { MetricValue } from '../../src/report/summary';
 
 /** A clock the fake training advances: runtime numbers become exact. */
 export class FakeClock {
@@ -18,6 +19,7 @@ export class FakeClock {
 export const STEP_SECONDS = 1.5;
 export const EVAL_SECONDS = 2;
 export const BUILD_SECONDS = 100;
+export const POST_EVAL_SECONDS = 30;
 
 export interface FakeOptions {
   stepsPerEpoch: number;
@@ -30,6 +32,8 @@ export interface FakeOptions {
   badStep?: number;
   badLoss?: number;
   devicePeakBytes?: number | null;
+  /** Called when the post-training evaluations start; may throw (a crash during them). */
+  beforePostEvals?: () => void | Promise<void>;
 }
 
 /**
@@ -44,6 +48,7 @@ export class FakeTraining implements Training {
   private rng: number;
   exported: string | null = null;
   stepsRun = 0;
+  postEvalsRun = 0;
 
   constructor(private readonly opts: FakeOptions) {
     this.stepsPerEpoch = opts.stepsPerEpoch;
@@ -79,6 +84,21 @@ export class FakeTraining implements Training {
     this.opts.clock.advance(EVAL_SECONDS);
     const top1 = 0.3 + 0.5 * (1 - Math.exp(-this.globalStep / 8)) + 0.05 * Math.sin(this.weight * 7);
     return { knn_top1: top1, knn_top5: Math.min(1, top1 + 0.15) };
+  }
+
+  /** A linear probe and a fine-tune whose accuracies depend only on the trained weight and the seed. */
+  async postTrainingEvals(log: (line: string) => void): Promise<Record<string, MetricValue>> {
+    await this.opts.beforePostEvals?.();
+    this.postEvalsRun += 1;
+    this.opts.clock.advance(POST_EVAL_SECONDS);
+    log('fake linear probe epoch 1/1');
+    const linear = 0.5 + 0.3 * Math.abs(Math.sin(this.weight * 3 + this.opts.seed));
+    const finetune = Math.min(1, linear + 0.1);
+    return {
+      linear_top1: { value: linear, protocol: 'fake linear probe, top1, max over epochs' },
+      linear_top5: { value: Math.min(1, linear + 0.2), protocol: 'fake linear probe, top5, max over epochs' },
+      finetune_top1: { value: finetune, protocol: 'fake fine-tune, top1, max over epochs' },
+    };
   }
 
   async saveCheckpoint(file: string, runnerState: JsonValue): Promise<void> {

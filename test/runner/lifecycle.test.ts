@@ -9,7 +9,7 @@ import { REPLACED_RUN_NAME } from '../../src/report/collect';
 import { CHECKPOINT_FILE } from '../../src/runner/run-dir';
 import { runCli } from '../report/fixtures';
 import {
-  BUILD_SECONDS, EVAL_SECONDS, FakeClock, FakeTraining, makeConfig, makeTempDir, readText, RecordingProgress, STEP_SECONDS, type FakeOptions,
+  BUILD_SECONDS, EVAL_SECONDS, FakeClock, FakeTraining, makeConfig, makeTempDir, POST_EVAL_SECONDS, readText, RecordingProgress, STEP_SECONDS, type FakeOptions,
 } from './fake-training';
 
 const STEPS = 5;
@@ -154,6 +154,7 @@ describe('kill and resume', () => {
     const config = makeConfig(tmp);
     const { dir: reference } = await runFresh(config, 'reference');
     const snapshot = await killedAt(config, k, `killed-${k}`);
+    const startedAtKill = readSummary(path.join(snapshot, 'summary.json')).started_at;
     const h = harness();
     h.clock.advance(1000); // downtime between the kill and the resume is not runtime
     await runExperiment(config, snapshot, h.options({ resume: true }));
@@ -164,7 +165,8 @@ describe('kill and resume', () => {
     expect(resumed.status).toBe('finished');
     // Lost work after the last checkpoint is redone, so the total equals the uninterrupted runtime.
     expect(resumed.runtime_minutes).toBeCloseTo(uninterrupted.runtime_minutes!, 12);
-    expect(resumed.started_at <= uninterrupted.finished_at!).toBe(true);
+    // A resume from a checkpoint keeps the first session's start; without one the run started over.
+    if (k >= STEPS) expect(resumed.started_at).toBe(startedAtKill);
     // Work redone: from the last epoch-end checkpoint (epoch boundary at or before k).
     expect(h.built[0].stepsRun).toBe(EPOCHS * STEPS - Math.floor(k / STEPS) * STEPS);
     const resuming = h.logs.filter((l) => l.includes('resuming'));
@@ -389,5 +391,97 @@ describe('n_runs', () => {
     await runExperiment(config, dir, again.options());
     expect(again.built).toHaveLength(0);
     expect(again.logs).toHaveLength(3);
+  });
+});
+
+describe('post-training evaluations', () => {
+  const POST = ['eval.linear.enabled=true', 'eval.finetune.enabled=true'];
+
+  test('run once after the last epoch; their metrics join summary.json, their time is kept out of runtime_minutes', async () => {
+    const config = makeConfig(tmp, POST);
+    const { dir, h } = await runFresh(config, 'post');
+    expect(h.built[0].postEvalsRun).toBe(1);
+    const summary = readSummary(path.join(dir, 'summary.json'));
+    expect(summary.status).toBe('finished');
+    const replay = new FakeTraining({ stepsPerEpoch: STEPS, totalEpochs: EPOCHS, seed: 0, clock: new FakeClock() });
+    for (let i = 0; i < EPOCHS * STEPS; i++) await replay.runStep();
+    const expected = await replay.postTrainingEvals(() => undefined);
+    for (const name of ['linear_top1', 'linear_top5', 'finetune_top1']) expect(summary.metrics[name]).toEqual(expected[name]);
+    expect(summary.metrics.knn_top1.protocol).toMatch(/^kNN /);
+    expect(summary.runtime_minutes).toBeCloseTo((EPOCHS * STEPS * STEP_SECONDS + EPOCHS * EVAL_SECONDS) / 60, 12);
+    expect(summary.post_training_eval_minutes).toBeCloseTo(POST_EVAL_SECONDS / 60, 12);
+    // The evaluations run after the export and before the run is marked finished.
+    const events = h.progress.events;
+    expect(events.indexOf('pretraining complete; post-training evaluations (eval.linear / eval.finetune)')).toBeGreaterThan(events.indexOf('epoch 4'));
+    expect(events).toContain('fake linear probe epoch 1/1');
+  });
+
+  test('are not run, and leave no field behind, when neither eval.linear nor eval.finetune is enabled', async () => {
+    const { dir, h } = await runFresh(makeConfig(tmp), 'plain');
+    expect(h.built[0].postEvalsRun).toBe(0);
+    const summary = readSummary(path.join(dir, 'summary.json'));
+    expect(summary.post_training_eval_minutes).toBeUndefined();
+    expect(Object.keys(summary.metrics).some((m) => m.startsWith('linear') || m.startsWith('finetune'))).toBe(false);
+  });
+
+  test('a kill during them, then --resume, reruns only them and gives the uninterrupted result', async () => {
+    const config = makeConfig(tmp, POST);
+    const { dir: reference } = await runFresh(config, 'reference');
+    const live = path.join(tmp, 'killed-live');
+    const snapshot = path.join(tmp, 'killed');
+    const killed = harness({
+      beforePostEvals: () => {
+        fs.cpSync(live, snapshot, { recursive: true });
+        throw new Error('SIGKILL');
+      },
+    });
+    await expect(runExperiment(config, live, killed.options())).rejects.toThrow('SIGKILL');
+    const atKill = readSummary(path.join(snapshot, 'summary.json'));
+    expect(atKill.status).toBe('running');
+    expect(atKill.metrics.linear_top1).toBeUndefined();
+
+    const h = harness();
+    h.clock.advance(1000);
+    await runExperiment(config, snapshot, h.options({ resume: true }));
+    expect(h.built[0].stepsRun).toBe(0);
+    expect(h.built[0].postEvalsRun).toBe(1);
+    const resumed = readSummary(path.join(snapshot, 'summary.json'));
+    const uninterrupted = readSummary(path.join(reference, 'summary.json'));
+    expect(resumed.status).toBe('finished');
+    expect(resumed.metrics).toEqual(uninterrupted.metrics);
+    expect(resumed.runtime_minutes).toBeCloseTo(uninterrupted.runtime_minutes!, 12);
+    expect(resumed.post_training_eval_minutes).toBeCloseTo(POST_EVAL_SECONDS / 60, 12);
+    expect(readText(path.join(snapshot, 'metrics.csv'))).toBe(readText(path.join(reference, 'metrics.csv')));
+  });
+
+  test('the last checkpoint says pretraining is complete; earlier ones do not', async () => {
+    const config = makeConfig(tmp, [...POST, 'train.checkpoint_every=3']);
+    const states: boolean[] = [];
+    const dir = path.join(tmp, 'flags');
+    const h = harness({
+      beforeStep: (step) => {
+        if (step === 15) states.push(JSON.parse(readText(path.join(dir, CHECKPOINT_FILE))).runnerState.pretrainingComplete);
+      },
+      beforePostEvals: () => {
+        states.push(JSON.parse(readText(path.join(dir, CHECKPOINT_FILE))).runnerState.pretrainingComplete);
+      },
+    });
+    await runExperiment(config, dir, h.options());
+    expect(states).toEqual([false, true]);
+  });
+
+  test('a metric outside [0, 1] is a programming error, not a silent summary', async () => {
+    const config = makeConfig(tmp, ['eval.linear.enabled=true']);
+    const dir = path.join(tmp, 'bad-post');
+    const h = harness();
+    const options = h.options();
+    const create = options.createTraining!;
+    options.createTraining = async (c, d) => {
+      const training = await create(c, d);
+      training.postTrainingEvals = async () => ({ linear_top1: { value: 71.5, protocol: 'linear probe' } });
+      return training;
+    };
+    await expect(runExperiment(config, dir, options)).rejects.toThrow('linear_top1 = 71.5; accuracies must be fractions in [0, 1]');
+    expect(readSummary(path.join(dir, 'summary.json')).status).toBe('failed');
   });
 });
