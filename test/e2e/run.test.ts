@@ -5,16 +5,11 @@
  * reproduce bitwise: both use ORT's sequential execution mode and the same intra-op thread count
  * (the default: every core of this machine), so every kernel sums in the same order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { main } from '../../src/cli';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const CONFIG = path.join(__dirname, 'tiny-simclr.yaml');
-const CHILD_ENTRY = path.join(__dirname, 'support', 'ts-node-entry.js');
+import { child, cli, CONFIG, metricsColumns, readMetrics, readSummary, runDirOf, waitUntil } from './support/harness';
 
 let tmp: string;
 beforeAll(() => {
@@ -24,71 +19,20 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** main() with stdout/stderr captured (progress lines and run messages). */
-async function cli(...args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { stdout += String(chunk); return true; });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { stderr += String(chunk); return true; });
-  try {
-    const code = await main(['node', 'ssl-bench', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = undefined;
-  }
-}
-
-/** The single run directory under `output`. */
-function runDirOf(output: string): string {
-  const dirs = fs.readdirSync(output).filter((d) => !d.includes('.replaced-'));
-  expect(dirs).toHaveLength(1);
-  return path.join(output, dirs[0]);
-}
-
-function readSummary(dir: string): Record<string, any> {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
-}
-
 /** metrics.csv without the wall-clock columns: what must be identical between equal runs. */
 function deterministicMetrics(dir: string): string[][] {
-  const [header, ...rows] = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
-  const keep = ['epoch', 'steps', 'loss', 'lr', 'knn_top1', 'knn_top5'].map((c) => header.indexOf(c));
-  expect(keep).not.toContain(-1);
-  return rows.map((r) => keep.map((i) => r[i]));
+  return metricsColumns(dir, ['epoch', 'steps', 'loss', 'lr', 'knn_top1', 'knn_top5']);
 }
 
 function readMetricsColumn(dir: string, column: string): number[] {
-  const [header, ...rows] = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const { header, rows } = readMetrics(dir);
   const i = header.indexOf(column);
   expect(i).toBeGreaterThanOrEqual(0);
   return rows.map((r) => Number(r[i]));
 }
 
-function child(args: string[]): { proc: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> } {
-  const proc = spawn(process.execPath, [CHILD_ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  proc.stdout!.on('data', (d) => { output += d; });
-  proc.stderr!.on('data', (d) => { output += d; });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) => {
-    proc.on('close', (code, signal) => resolve({ code, signal, output }));
-  });
-  return { proc, done };
-}
-
 async function waitFor(file: string, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  while (!fs.existsSync(file)) {
-    if (Date.now() - start > timeoutMs) throw new Error(`${file} did not appear within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil(`${file} to appear`, () => fs.existsSync(file), timeoutMs);
 }
 
 describe('ssl-bench run (SimCLR, embedded Fashion-MNIST)', () => {
@@ -186,10 +130,10 @@ describe('ssl-bench run (SimCLR, embedded Fashion-MNIST)', () => {
     expect(fs.readFileSync(path.join(dir, 'backbone.onnx')).equals(fs.readFileSync(path.join(reference, 'backbone.onnx')))).toBe(true);
   });
 
-  test('an evaluation the pretraining does not perform is refused, not silently skipped', async () => {
-    const r = await cli('run', CONFIG, '--output', path.join(tmp, 'refused'), '--set', 'eval.online_linear=true');
+  test('an evaluation the pretraining cannot perform is refused, not silently skipped', async () => {
+    const r = await cli('run', CONFIG, '--output', path.join(tmp, 'refused'), '--set', 'eval.knn.feature=class-token');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/eval\.online_linear: true: not part of `ssl-bench run` pretraining/);
+    expect(r.stderr).toMatch(/eval\.knn\.feature: 'class-token' is not available for resnet18-cifar; allowed: default, pooled/);
   });
 
   test('the loss falls over a few epochs', async () => {
