@@ -96,8 +96,10 @@ export async function runExperiment(config: ResolvedConfig, runDir: string, opti
       failures.push(`${title} diverged`);
       continue;
     }
-    const knn = outcome.summary.metrics.knn_top1;
-    log(`${title}: finished${knn ? `, knn_top1 ${knn.value.toFixed(4)} (max over epochs)` : ''}, results in ${displayPath(path.join(p.dir, 'summary.json'))}`);
+    const headline = ['knn_top1', 'linear_top1', 'finetune_top1']
+      .filter((name) => outcome.summary.metrics[name] !== undefined)
+      .map((name) => `, ${name} ${outcome.summary.metrics[name].value.toFixed(4)}`).join('');
+    log(`${title}: finished${headline}${headline ? ' (max over epochs)' : ''}, results in ${displayPath(path.join(p.dir, 'summary.json'))}`);
   }
   if (failures.length > 0) throw new UserError(`run: ${failures.join(', ')} (NaN/Inf loss); see the summaries above`, 1);
 }

@@ -260,8 +260,8 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
       opts.progress.log('pretraining complete; post-training evaluations (eval.linear / eval.finetune)');
       const postStart = clock();
       const metrics = checkPostTrainingMetrics(await training.postTrainingEvals((line) => opts.progress.log(line)));
+      // Not refreshed after them: peak memory, like runtime, is the pretraining's.
       post = { metrics, seconds: clock() - postStart };
-      refresh();
     }
     return { status: 'finished', summary: writeStatus('finished', post) };
   } catch (err) {

@@ -46,7 +46,8 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * the step on the detached training-mode backbone features of view 0 only — the reference uses
  * both views for SimCLR/DCL/DCLW/BarlowTwins/VICReg — with the batch's labels as a data input,
  * its cross-entropy added to the SSL loss, the same optimizer and LR, weight decay 0; metrics.csv's
- * loss stays the SSL loss, as the reference logs it.
+ * loss stays the SSL loss, as the reference logs it. It is scored on the test split at the epochs
+ * the runner evaluates (eval.knn.every, and the last), sharing the kNN's eval-mode test features.
  *
  * Bitwise resume on CPU relies on ORT running the same kernels with the same partitioning in both
  * processes: sequential execution mode and a fixed intra-op thread count (`threads`, default every

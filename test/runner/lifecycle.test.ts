@@ -414,6 +414,7 @@ describe('post-training evaluations', () => {
     const events = h.progress.events;
     expect(events.indexOf('pretraining complete; post-training evaluations (eval.linear / eval.finetune)')).toBeGreaterThan(events.indexOf('epoch 4'));
     expect(events).toContain('fake linear probe epoch 1/1');
+    expect(h.logs.at(-1)).toMatch(/^post: finished, knn_top1 0\.\d{4}, linear_top1 0\.\d{4}, finetune_top1 0\.\d{4} \(max over epochs\), results in .*summary\.json$/);
   });
 
   test('are not run, and leave no field behind, when neither eval.linear nor eval.finetune is enabled', async () => {
