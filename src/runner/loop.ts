@@ -257,7 +257,7 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     await training.exportBackbone(path.join(runDir, BACKBONE_FILE));
     let post: PostTrainingResult | null = null;
     if (postEvaluates) {
-      opts.progress.log('pretraining complete; post-training evaluations (eval.linear / eval.finetune)');
+      opts.progress.log('pretraining complete; post-training evaluations (eval.linear / eval.finetune); they have no checkpoint: a first SIGINT/SIGTERM lets them finish, a second stops at once and --resume reruns them');
       const postStart = clock();
       const metrics = checkPostTrainingMetrics(await training.postTrainingEvals((line) => opts.progress.log(line)));
       // Not refreshed after them: peak memory, like runtime, is the pretraining's.

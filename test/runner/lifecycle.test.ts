@@ -412,7 +412,7 @@ describe('post-training evaluations', () => {
     expect(summary.post_training_eval_minutes).toBeCloseTo(POST_EVAL_SECONDS / 60, 12);
     // The evaluations run after the export and before the run is marked finished.
     const events = h.progress.events;
-    expect(events.indexOf('pretraining complete; post-training evaluations (eval.linear / eval.finetune)')).toBeGreaterThan(events.indexOf('epoch 4'));
+    expect(events.findIndex((e) => e.startsWith('pretraining complete; post-training evaluations (eval.linear / eval.finetune)'))).toBeGreaterThan(events.indexOf('epoch 4'));
     expect(events).toContain('fake linear probe epoch 1/1');
     expect(h.logs.at(-1)).toMatch(/^post: finished, knn_top1 0\.\d{4}, linear_top1 0\.\d{4}, finetune_top1 0\.\d{4} \(max over epochs\), results in .*summary\.json$/);
   });
@@ -453,6 +453,23 @@ describe('post-training evaluations', () => {
     expect(resumed.runtime_minutes).toBeCloseTo(uninterrupted.runtime_minutes!, 12);
     expect(resumed.post_training_eval_minutes).toBeCloseTo(POST_EVAL_SECONDS / 60, 12);
     expect(readText(path.join(snapshot, 'metrics.csv'))).toBe(readText(path.join(reference, 'metrics.csv')));
+  });
+
+  test('a last checkpoint written before the flag existed still resumes straight into them', async () => {
+    const config = makeConfig(tmp, POST);
+    const { dir: reference } = await runFresh(config, 'reference');
+    const live = path.join(tmp, 'old-live');
+    const snapshot = path.join(tmp, 'old');
+    const killed = harness({ beforePostEvals: () => { fs.cpSync(live, snapshot, { recursive: true }); throw new Error('SIGKILL'); } });
+    await expect(runExperiment(config, live, killed.options())).rejects.toThrow('SIGKILL');
+    const file = path.join(snapshot, CHECKPOINT_FILE);
+    const saved = JSON.parse(readText(file));
+    delete saved.runnerState.pretrainingComplete;
+    fs.writeFileSync(file, JSON.stringify(saved));
+    const h = harness();
+    await runExperiment(config, snapshot, h.options({ resume: true }));
+    expect([h.built[0].stepsRun, h.built[0].postEvalsRun]).toEqual([0, 1]);
+    expect(readSummary(path.join(snapshot, 'summary.json')).metrics).toEqual(readSummary(path.join(reference, 'summary.json')).metrics);
   });
 
   test('the last checkpoint says pretraining is complete; earlier ones do not', async () => {
