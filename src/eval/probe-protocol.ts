@@ -160,10 +160,11 @@ function checkBatch(field: string, batch: number, labelled: number, split: strin
 }
 
 function addMetrics(out: PostTrainingMetrics, name: string, protocol: string, r: { maxOverEpochs: Accuracy; final: Accuracy; epochs: { test: Accuracy }[] }): void {
-  const bestEpoch = (k: keyof Accuracy) => r.epochs.findIndex((e) => e.test[k] === r.maxOverEpochs[k]);
+  // Epochs are reported 1-based, like the kNN metrics and metrics.csv.
+  const bestEpoch = (k: keyof Accuracy) => r.epochs.findIndex((e) => e.test[k] === r.maxOverEpochs[k]) + 1;
   for (const k of ['top1', 'top5'] as const) {
     out[`${name}_${k}`] = { value: r.maxOverEpochs[k], protocol: `${protocol}, ${k}, max over epochs (published protocol; best at epoch ${bestEpoch(k)})` };
-    out[`${name}_${k}_final`] = { value: r.final[k], protocol: `${protocol}, ${k}, final epoch (epoch ${r.epochs.length - 1})` };
+    out[`${name}_${k}_final`] = { value: r.final[k], protocol: `${protocol}, ${k}, final epoch (epoch ${r.epochs.length})` };
   }
 }
 
