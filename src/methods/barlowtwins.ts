@@ -12,6 +12,7 @@
 import { barlowTwinsLoss } from '../losses';
 import { barlowTwinsProjectionHead, byolProjectionHead } from '../nn/heads';
 import { numberParam, type Method } from './method';
+import { projectedPairMethod } from './projected-pair';
 
 export const barlowtwins: Method = {
   id: 'barlowtwins',
@@ -24,20 +25,6 @@ export const barlowtwins: Method = {
     const projectionHead = numberParam(params, 'projection_layers') === 3
       ? barlowTwinsProjectionHead(backbone.featureDim, hidden, outDim)
       : byolProjectionHead(backbone.featureDim, hidden, outDim);
-    return {
-      views: 2,
-      networks: [
-        { prefix: 'backbone', module: backbone.module, role: 'trained' },
-        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
-      ],
-      evalBackbone: 'backbone',
-      buildLoss(step, [x0, x1]) {
-        const f = step.forward(backbone.module, { prefix: 'backbone' });
-        const g = step.forward(projectionHead, { prefix: 'projection_head' });
-        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
-        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
-        return { loss: barlowTwinsLoss(z0, z1, lambda) };
-      },
-    };
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: barlowTwinsLoss(z0, z1, lambda) }));
   },
 };

@@ -10,6 +10,7 @@
 import { dclLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
 import { numberParam, type Method } from './method';
+import { projectedPairMethod } from './projected-pair';
 
 export const dcl: Method = {
   id: 'dcl',
@@ -17,20 +18,6 @@ export const dcl: Method = {
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
     const projectionHead = simclrProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'));
-    return {
-      views: 2,
-      networks: [
-        { prefix: 'backbone', module: backbone.module, role: 'trained' },
-        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
-      ],
-      evalBackbone: 'backbone',
-      buildLoss(step, [x0, x1]) {
-        const f = step.forward(backbone.module, { prefix: 'backbone' });
-        const g = step.forward(projectionHead, { prefix: 'projection_head' });
-        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
-        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
-        return { loss: dclLoss(z0, z1, temperature) };
-      },
-    };
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: dclLoss(z0, z1, temperature) }));
   },
 };

@@ -12,6 +12,7 @@
 import { dclwLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
 import { numberParam, type Method } from './method';
+import { projectedPairMethod } from './projected-pair';
 
 export const dclw: Method = {
   id: 'dclw',
@@ -20,20 +21,6 @@ export const dclw: Method = {
     const temperature = numberParam(params, 'temperature');
     const sigma = numberParam(params, 'sigma');
     const projectionHead = simclrProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'));
-    return {
-      views: 2,
-      networks: [
-        { prefix: 'backbone', module: backbone.module, role: 'trained' },
-        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
-      ],
-      evalBackbone: 'backbone',
-      buildLoss(step, [x0, x1]) {
-        const f = step.forward(backbone.module, { prefix: 'backbone' });
-        const g = step.forward(projectionHead, { prefix: 'projection_head' });
-        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
-        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
-        return { loss: dclwLoss(z0, z1, temperature, sigma) };
-      },
-    };
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: dclwLoss(z0, z1, temperature, sigma) }));
   },
 };

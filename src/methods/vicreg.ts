@@ -14,6 +14,7 @@ import { add, mul } from '../graph';
 import { vicregTerms } from '../losses';
 import { vicregProjectionHead } from '../nn/heads';
 import { numberParam, type Method } from './method';
+import { projectedPairMethod } from './projected-pair';
 
 export const vicreg: Method = {
   id: 'vicreg',
@@ -26,22 +27,10 @@ export const vicreg: Method = {
     const projectionHead = vicregProjectionHead(
       backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'), numberParam(params, 'projection_layers'),
     );
-    return {
-      views: 2,
-      networks: [
-        { prefix: 'backbone', module: backbone.module, role: 'trained' },
-        { prefix: 'projection_head', module: projectionHead, role: 'trained' },
-      ],
-      evalBackbone: 'backbone',
-      buildLoss(step, [x0, x1]) {
-        const f = step.forward(backbone.module, { prefix: 'backbone' });
-        const g = step.forward(projectionHead, { prefix: 'projection_head' });
-        const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
-        const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
-        const { invariance, variance, covariance } = vicregTerms(z0, z1, eps);
-        const loss = add(add(mul(invariance, lambda), mul(variance, mu)), mul(covariance, nu));
-        return { loss, metrics: { invariance, variance, covariance } };
-      },
-    };
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => {
+      const { invariance, variance, covariance } = vicregTerms(z0, z1, eps);
+      const loss = add(add(mul(invariance, lambda), mul(variance, mu)), mul(covariance, nu));
+      return { loss, metrics: { invariance, variance, covariance } };
+    });
   },
 };

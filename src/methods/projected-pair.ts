@@ -1,0 +1,31 @@
+import type { Tensor } from '../graph';
+import type { Module } from '../nn/module';
+import type { Backbone } from '../nn/backbones';
+import type { MethodInstance } from './method';
+
+/**
+ * The shape SimCLR, DCL, DCLW, Barlow Twins and VICReg share: both views go through the backbone
+ * f and the projection head g as separate batches (the docs scripts' order), and one symmetric
+ * loss compares z_0 = g(f(x_0)) with z_1 = g(f(x_1)). No momentum network, no state; kNN uses f.
+ */
+export function projectedPairMethod(
+  backbone: Backbone,
+  projectionHead: Module,
+  loss: (z0: Tensor, z1: Tensor) => { loss: Tensor; metrics?: Record<string, Tensor> },
+): MethodInstance {
+  return {
+    views: 2,
+    networks: [
+      { prefix: 'backbone', module: backbone.module, role: 'trained' },
+      { prefix: 'projection_head', module: projectionHead, role: 'trained' },
+    ],
+    evalBackbone: 'backbone',
+    buildLoss(step, [x0, x1]) {
+      const f = step.forward(backbone.module, { prefix: 'backbone' });
+      const g = step.forward(projectionHead, { prefix: 'projection_head' });
+      const z0 = projectionHead.forward(g, backbone.module.forward(f, x0));
+      const z1 = projectionHead.forward(g, backbone.module.forward(f, x1));
+      return loss(z0, z1);
+    },
+  };
+}
