@@ -15,7 +15,8 @@
  * published protocol) and the final epoch's, each labelled by the caller.
  */
 import * as ort from 'onnxruntime-node';
-import { applyViews, buildPreset, roundHalfEven, sampleViews, VIEW_PARAMS, type AugmentPreset, type Normalization } from '../augment';
+import { applyViews, buildPreset, sampleViews, VIEW_PARAMS, type AugmentPreset, type Normalization } from '../augment';
+import { centerCropBatch } from '../data/center-crop';
 import type { ImageSource } from '../data/image-source';
 import { Rng } from '../data/rng';
 import { EpochSampler } from '../data/sampler';
@@ -70,20 +71,6 @@ export interface EvalImages {
 }
 
 const EVAL_CHUNK_IMAGES = 2048;
-
-function centerCropBatch(images: Uint8Array, count: number, h: number, w: number, c: number, size: number): Uint8Array {
-  // torchvision CenterCrop: top = int(round((h − size) / 2)) with Python's half-to-even round.
-  const top = roundHalfEven((h - size) / 2);
-  const left = roundHalfEven((w - size) / 2);
-  const out = new Uint8Array(count * size * size * c);
-  for (let i = 0; i < count; i++) {
-    for (let y = 0; y < size; y++) {
-      const from = ((i * h + top + y) * w + left) * c;
-      out.set(images.subarray(from, from + size * c), (i * size + y) * size * c);
-    }
-  }
-  return out;
-}
 
 /** Indices of the images with a label (STL-10's unlabeled images carry -1 and cannot be classified). */
 export function labelledIndices(source: ImageSource): Int32Array {

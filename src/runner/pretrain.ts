@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { applyViews, presetFromConfig, roundHalfEven, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
+import { applyViews, presetFromConfig, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
+import { centerCropBatch } from '../data/center-crop';
 import { configHash, type ResolvedConfig } from '../config';
 import { EpochSampler, type SamplerState } from '../data/sampler';
 import { loadDataset, type LoadedDataset } from '../data';
@@ -81,20 +82,6 @@ interface EvalImages {
 interface CheckpointExtra {
   runner: JsonValue;
   methodRng: RngState;
-}
-
-function centerCrop(images: Uint8Array, count: number, h: number, w: number, c: number, size: number): Uint8Array {
-  // torchvision CenterCrop: top = int(round((h − size) / 2)).
-  const top = roundHalfEven((h - size) / 2);
-  const left = roundHalfEven((w - size) / 2);
-  const out = new Uint8Array(count * size * size * c);
-  for (let i = 0; i < count; i++) {
-    for (let y = 0; y < size; y++) {
-      const from = ((i * h + top + y) * w + left) * c;
-      out.set(images.subarray(from, from + size * c), (i * size + y) * size * c);
-    }
-  }
-  return out;
 }
 
 async function loadEvalImages(config: ResolvedConfig, train: LoadedDataset, test: LoadedDataset, opts: PretrainOptions): Promise<EvalImages> {
@@ -358,7 +345,7 @@ export class Pretraining implements Training {
     for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
       const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
       let images = source.readBatch(chunk);
-      if (crop !== null) images = centerCrop(images, chunk.length, height, width, channels, crop);
+      if (crop !== null) images = centerCropBatch(images, chunk.length, height, width, channels, crop);
       const features = await embed(session, model, images, chunk.length, this.config.train.batch_size, shape, this.runner.state);
       out.set(features, start * model.featureDim);
     }
