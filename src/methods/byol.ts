@@ -15,6 +15,7 @@ import { byolLoss } from '../losses';
 import { cosineValue } from '../optim';
 import { byolPredictionHead, byolProjectionHead } from '../nn/heads';
 import { numberParam, type Method } from './method';
+import { momentumCopies } from './projected-pair';
 
 export const byol: Method = {
   id: 'byol',
@@ -31,8 +32,7 @@ export const byol: Method = {
         { prefix: 'backbone', module: backbone.module, role: 'trained' },
         { prefix: 'projection_head', module: projectionHead, role: 'trained' },
         { prefix: 'prediction_head', module: predictionHead, role: 'trained' },
-        { prefix: 'backbone_momentum', module: backbone.module, role: 'ema', emaOf: 'backbone', initFrom: 'backbone' },
-        { prefix: 'projection_head_momentum', module: projectionHead, role: 'ema', emaOf: 'projection_head', initFrom: 'projection_head' },
+        ...momentumCopies(backbone, projectionHead),
       ],
       evalBackbone: 'backbone',
       emaMomentum: (at) => cosineValue(at.globalStep, at.totalSteps, momentumStart, momentumEnd),

@@ -23,6 +23,7 @@ import { mocoProjectionHead } from '../nn/heads';
 import type { Rng } from '../data/rng';
 import { memoryBankState } from './memory-bank-state';
 import { booleanParam, numberParam, type Method, type SampledInput } from './method';
+import { momentumCopies } from './projected-pair';
 
 /** A permutation of 0..n−1 and its inverse (torch.randperm and argsort of it, as lightly's batch_shuffle). */
 function permutationPair(rng: Rng, n: number): { shuffle: BigInt64Array; unshuffle: BigInt64Array } {
@@ -53,8 +54,7 @@ export const moco: Method = {
       networks: [
         { prefix: 'backbone', module: backbone.module, role: 'trained' },
         { prefix: 'projection_head', module: projectionHead, role: 'trained' },
-        { prefix: 'backbone_momentum', module: backbone.module, role: 'ema', emaOf: 'backbone', initFrom: 'backbone' },
-        { prefix: 'projection_head_momentum', module: projectionHead, role: 'ema', emaOf: 'projection_head', initFrom: 'projection_head' },
+        ...momentumCopies(backbone, projectionHead),
       ],
       state: [queue.bank, queue.ptr],
       evalBackbone: 'backbone',

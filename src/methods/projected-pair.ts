@@ -1,7 +1,7 @@
 import type { Tensor } from '../graph';
 import type { Module } from '../nn/module';
 import type { Backbone } from '../nn/backbones';
-import type { MethodInstance } from './method';
+import type { MethodInstance, MethodNetwork } from './method';
 
 /**
  * The shape SimCLR, DCL, DCLW, Barlow Twins and VICReg share: both views go through the backbone
@@ -28,4 +28,15 @@ export function projectedPairMethod(
       return loss(z0, z1);
     },
   };
+}
+
+/**
+ * Deep-copied momentum (EMA) encoders of `backbone` and `projection_head`, as MoCo, BYOL and TiCo
+ * keep them (METHODS.md §4.0): `<prefix>_momentum` follows `<prefix>` parameter by parameter.
+ */
+export function momentumCopies(backbone: Backbone, projectionHead: Module): MethodNetwork[] {
+  return [
+    { prefix: 'backbone_momentum', module: backbone.module, role: 'ema', emaOf: 'backbone', initFrom: 'backbone' },
+    { prefix: 'projection_head_momentum', module: projectionHead, role: 'ema', emaOf: 'projection_head', initFrom: 'projection_head' },
+  ];
 }

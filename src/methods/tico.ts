@@ -16,6 +16,7 @@ import { ticoLoss } from '../losses';
 import { cosineValue } from '../optim';
 import { ticoProjectionHead } from '../nn/heads';
 import { numberParam, type Method, type MethodState } from './method';
+import { momentumCopies } from './projected-pair';
 
 export const tico: Method = {
   id: 'tico',
@@ -33,8 +34,7 @@ export const tico: Method = {
       networks: [
         { prefix: 'backbone', module: backbone.module, role: 'trained' },
         { prefix: 'projection_head', module: projectionHead, role: 'trained' },
-        { prefix: 'backbone_momentum', module: backbone.module, role: 'ema', emaOf: 'backbone', initFrom: 'backbone' },
-        { prefix: 'projection_head_momentum', module: projectionHead, role: 'ema', emaOf: 'projection_head', initFrom: 'projection_head' },
+        ...momentumCopies(backbone, projectionHead),
       ],
       state: [covariance],
       evalBackbone: 'backbone',
