@@ -16,8 +16,8 @@ export interface BackboneEntry {
   /** Backbone name as printed in the published tables. */
   label: string;
   description: string;
-  /** Size of the feature vector the evaluations use. */
-  featureDim: number;
+  /** Size of the feature vector the evaluations use; null where it follows the input (pixels: C·H·W). */
+  featureDim: number | null;
 }
 
 export interface DatasetEntry {
@@ -60,6 +60,7 @@ export const METHODS: readonly MethodEntry[] = [
   { id: 'tico', label: 'TiCo', description: 'Transformation Invariance and Covariance Contrast (Zhu et al., 2022)' },
   { id: 'vicreg', label: 'VICReg', description: 'Variance-Invariance-Covariance Regularization (Bardes et al., 2022)' },
   { id: 'vicregl', label: 'VICRegL', description: 'VICReg with local feature matching on the convolutional map (Bardes et al., 2022)' },
+  { id: 'none', label: 'No pretraining', description: 'evaluates the backbone as initialised, no training (train.epochs: 0): the floor rows of a results table' },
 ];
 
 export const BACKBONES: readonly BackboneEntry[] = [
@@ -69,6 +70,7 @@ export const BACKBONES: readonly BackboneEntry[] = [
   { id: 'vit-s16', label: 'ViT-S/16', featureDim: 384, description: 'ViT-Small, patch 16: 12 layers, 6 heads, 384-d class token' },
   { id: 'vit-b16', label: 'ViT-B/16', featureDim: 768, description: 'ViT-Base, patch 16: 12 layers, 12 heads, 768-d class token' },
   { id: 'vit-b32', label: 'ViT-B/32', featureDim: 768, description: 'ViT-Base, patch 32: 12 layers, 12 heads, 768-d class token' },
+  { id: 'pixels', label: 'Pixels', featureDim: null, description: 'the normalised image flattened: C·H·W features, no parameters (raw-pixel floor; method none only)' },
 ];
 
 export const DATASETS: readonly DatasetEntry[] = [

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
-import { CONFIG_SCHEMA } from './schema';
+import { CONFIG_RULES, CONFIG_SCHEMA } from './schema';
 import { FieldSpec, ObjectSpec, ChoiceSpec, NumberSpec, isDependent } from './spec';
 
 /**
@@ -29,7 +29,7 @@ export function configJsonSchema(): Json {
     title: 'ssl-bench experiment config',
     ...root,
     properties: withExtends,
-    allOf: choiceBranches(CONFIG_SCHEMA, []),
+    allOf: [...choiceBranches(CONFIG_SCHEMA, []), ...ruleBranches()],
   };
 }
 
@@ -110,6 +110,17 @@ function choiceSpecBranches(spec: ChoiceSpec, at: string[]): Json[] {
   return Object.entries(spec.choices).map(([id, choice]) => ({
     if: nest(selector, { const: id }, true),
     then: nest(at, objectSchema(choice), false),
+  }));
+}
+
+/**
+ * One `if <when> then <then>` branch per cross-field rule. A file that does not write `then.field`
+ * passes (it may come from an `extends` parent), as with the choice branches.
+ */
+function ruleBranches(): Json[] {
+  return CONFIG_RULES.map((rule) => ({
+    if: nest(rule.when.field.split('.'), { const: rule.when.equals }, true),
+    then: nest(rule.then.field.split('.'), { const: rule.then.equals }, false),
   }));
 }
 

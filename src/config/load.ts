@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { CONFIG_SCHEMA } from './schema';
+import { CONFIG_RULES, CONFIG_SCHEMA } from './schema';
 import { LNode, Origin, parseLocated, mergeTrees, fail, describeNode } from './tree';
 import { interpolateTree } from './interpolate';
 import { validateConfig } from './validate';
@@ -26,7 +26,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): ResolvedConfig
   for (const assignment of opts.set ?? []) tree = mergeTrees(tree ?? emptyMap({ file: display, line: 1, col: 1 }), parseSet(assignment));
   const env = opts.env ?? process.env;
   const interpolated = tree ? interpolateTree(tree, env) : null;
-  return validateConfig(CONFIG_SCHEMA, interpolated, abs, { file: display, line: 1, col: 1 }, env) as unknown as ResolvedConfig;
+  return validateConfig(CONFIG_SCHEMA, interpolated, abs, { file: display, line: 1, col: 1 }, env, CONFIG_RULES) as unknown as ResolvedConfig;
 }
 
 /** Paths in messages: relative to the working directory when inside it, else absolute. */

@@ -54,6 +54,7 @@ const swavNets = {
 };
 
 export const METHOD_PARAMS = {
+  none: obj('no pretraining: the backbone is evaluated as initialised (floor rows); no parameters', {}),
   barlowtwins: obj('Barlow Twins (METHODS.md §4.1)', {
     lambda: num('weight of the off-diagonal redundancy term', 0.005, { minimum: 0 }),
     projection_hidden_dim: dim('projection head hidden size', 2048),

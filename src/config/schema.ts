@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { METHODS, BACKBONES, DATASETS, PRESETS, ids, findEntry } from '../registry';
 import { METHOD_PARAMS } from './method-params';
 import { PRESET_PARAMS } from './preset-params';
-import { ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, tuple } from './spec';
+import { FieldRule, ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, tuple } from './spec';
 
 /**
  * Every field of an experiment config (notes/CONFIG.md), in resolution order: a field's dependent
@@ -113,7 +113,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     eval_resize: int('resize shorter side to this before the centre crop (resize-center-crop)', null, { minimum: 1, nullable: true }),
   }),
   train: obj('self-supervised training', {
-    epochs: int('training epochs', 200, { minimum: 1 }),
+    epochs: int('training epochs; 0 with method none (no pretraining: the floor rows)', 200, { minimum: 0 }),
     batch_size: int('images per optimizer step', 128, { minimum: 2 }),
     max_steps: int('stop after this many optimizer steps (smoke tests)', null, { minimum: 1, nullable: true }),
     optimizer: optimizer('optimizer', { lr: 0.06, momentum: 0.9, weightDecay: 5e-4 }),
@@ -141,3 +141,29 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     links: { type: 'map', description: 'link cells for ImageNet1k tables, e.g. {tensorboard: url, checkpoint: url}', values: str('URL', '') },
   }),
 });
+
+/** Backbones with parameters, which a pretraining method can train. */
+const TRAINABLE_BACKBONES = ids(BACKBONES).filter((id) => id !== 'pixels');
+
+/**
+ * Method `none` (no pretraining) is the only one with zero epochs and the only one the parameter-free
+ * `pixels` backbone makes sense with; these rules keep a floor config from silently training, and a
+ * method config from silently skipping its training.
+ */
+export const CONFIG_RULES: readonly FieldRule[] = [
+  {
+    when: { field: 'backbone.name', equals: 'pixels' },
+    then: { field: 'method.name', equals: 'none' },
+    message: (method) => `"pixels" has no parameters to train, so it needs method.name: none, got method.name ${JSON.stringify(method)}; allowed with method ${String(method)}: ${TRAINABLE_BACKBONES.join(', ')}`,
+  },
+  {
+    when: { field: 'train.epochs', equals: 0 },
+    then: { field: 'method.name', equals: 'none' },
+    message: (method) => `0 means no pretraining, which is method.name: none, got method.name ${JSON.stringify(method)}; allowed with method ${String(method)}: integer >= 1`,
+  },
+  {
+    when: { field: 'method.name', equals: 'none' },
+    then: { field: 'train.epochs', equals: 0 },
+    message: (epochs) => `"none" evaluates the backbone as initialised without training, got train.epochs ${String(epochs)}; allowed with method none: train.epochs: 0`,
+  },
+];

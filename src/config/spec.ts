@@ -93,6 +93,24 @@ export interface ChoiceSpec {
 
 export type FieldSpec = StringSpec | NumberSpec | BooleanSpec | TupleSpec | ObjectSpec | MapSpec | ChoiceSpec;
 
+/** "The resolved value at `field` (a dotted path) equals `equals`." */
+export interface FieldEquals {
+  field: string;
+  equals: string | number;
+}
+
+/**
+ * A constraint across fields: whenever `when` holds, `then` must hold too (e.g. `train.epochs: 0`
+ * only with `method.name: none`). Checked after every field is resolved; a violation is reported at
+ * `when.field` (where it was written, or where its default applies) with `message(actual value of
+ * then.field)`, which says what is wrong and what is allowed. The JSON Schema gets it as if/then.
+ */
+export interface FieldRule {
+  when: FieldEquals;
+  then: FieldEquals;
+  message: (actual: unknown) => string;
+}
+
 export function isDependent<T>(d: Default<T>): d is DependentDefault<T> {
   return typeof d === 'object' && d !== null && 'compute' in d;
 }

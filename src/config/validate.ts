@@ -1,23 +1,34 @@
-import { FieldSpec, ObjectSpec, NumberSpec, StringSpec, ResolveContext, describeAllowed, isDependent } from './spec';
+import { FieldRule, FieldSpec, ObjectSpec, NumberSpec, StringSpec, ResolveContext, describeAllowed, isDependent } from './spec';
 import { LNode, Origin, describeNode, fail } from './tree';
 import { didYouMean } from './suggest';
 import { interpolateString } from './interpolate';
 
 /**
- * Checks a merged, interpolated config tree against the schema and returns the plain resolved
- * value with every default filled. The first problem found throws a one-line UserError that
- * names the origin (file:line:col or --set), the field path and what is allowed.
+ * Checks a merged, interpolated config tree against the schema and the cross-field `rules`, and
+ * returns the plain resolved value with every default filled. The first problem found throws a
+ * one-line UserError that names the origin (file:line:col or --set), the field path and what is
+ * allowed.
  */
-export function validateConfig(schema: ObjectSpec, tree: LNode | null, file: string, rootOrigin: Origin, env: NodeJS.ProcessEnv): Record<string, unknown> {
+export function validateConfig(schema: ObjectSpec, tree: LNode | null, file: string, rootOrigin: Origin, env: NodeJS.ProcessEnv, rules: readonly FieldRule[] = []): Record<string, unknown> {
   const root: Record<string, unknown> = {};
-  const ctx: Walk = { root, file, env, schema };
+  const ctx: Walk = { root, file, env, schema, origins: new Map() };
   validateObject(schema, tree, '', ctx, root, rootOrigin);
+  for (const rule of rules) {
+    if (readPath(root, rule.when.field) !== rule.when.equals) continue;
+    const actual = readPath(root, rule.then.field);
+    if (actual === rule.then.equals) continue;
+    const origin = ctx.origins.get(rule.when.field);
+    if (!origin) throw new Error(`config rule on '${rule.when.field}': no such leaf field in the schema`);
+    fail(origin, rule.when.field, rule.message(actual));
+  }
   return root;
 }
 
-/** The resolve context plus the whole schema, for suggestions across sections. */
+/** The resolve context plus the whole schema (for suggestions across sections) and where each leaf came from. */
 interface Walk extends ResolveContext {
   schema: ObjectSpec;
+  /** Leaf field path → where its value was written, or where its default applies (the enclosing mapping). */
+  origins: Map<string, Origin>;
 }
 
 /** Where else a misplaced key exists, e.g. `epochs` written at the top level → "train.epochs". */
@@ -84,6 +95,7 @@ function validateField(spec: FieldSpec, node: LNode | null, field: string, ctx: 
       return out;
     }
     default:
+      ctx.origins.set(field, where);
       if (!present || !node) return defaultValue(spec, field, ctx, where);
       return validateLeaf(spec, node, field);
   }

@@ -16,5 +16,6 @@ export { Sequential } from './sequential';
 export * from './heads';
 export { createBackbone, isBackboneId, BACKBONE_IDS, type BackboneId, type BackboneOptions, type Backbone } from './backbones';
 export { ResNet18Cifar } from './backbones/resnet-cifar';
+export { Pixels } from './backbones/pixels';
 export { ResNet, BasicBlock, Bottleneck } from './backbones/resnet';
 export { VisionTransformer, TransformerBlock, type VitConfig, type VitTokens, type VitTokenOptions } from './backbones/vit';

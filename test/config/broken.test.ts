@@ -11,10 +11,12 @@ import { UserError } from '../../src/errors';
 const EXPECTED: Record<string, string> = {
   'bad-enum-dataset.yaml':
     'test/config/broken/bad-enum-dataset.yaml:2:12 data.dataset: "cifar100" is not one of cifar10, cifar10-folder, fashion-mnist, stl10, imagefolder, imagenette, imagenet100, imagenet1k, embedded-fashion-mnist',
+  'backbone-pixels-with-method.yaml':
+    'test/config/broken/backbone-pixels-with-method.yaml:3:9 backbone.name: "pixels" has no parameters to train, so it needs method.name: none, got method.name "byol"; allowed with method byol: resnet18-cifar, resnet18, resnet50, vit-s16, vit-b16, vit-b32',
   'bad-enum-device.yaml':
     'test/config/broken/bad-enum-device.yaml:1:9 device: "gpu" is not one of cpu, cuda, webgpu, auto',
   'bad-enum-method.yaml':
-    'test/config/broken/bad-enum-method.yaml:2:9 method.name: "simclr2" is not one of barlowtwins, byol, dcl, dclw, dino, fastsiam, mae, msn, moco, nnclr, pmsn, simclr, simmim, simsiam, swav, swavqueue, smog, tico, vicreg, vicregl',
+    'test/config/broken/bad-enum-method.yaml:2:9 method.name: "simclr2" is not one of barlowtwins, byol, dcl, dclw, dino, fastsiam, mae, msn, moco, nnclr, pmsn, simclr, simmim, simsiam, swav, swavqueue, smog, tico, vicreg, vicregl, none',
   'bad-enum-optimizer.yaml':
     'test/config/broken/bad-enum-optimizer.yaml:5:11 train.optimizer.name: "sgdd" is not one of sgd, lars, adam, adamw',
   'bad-enum-schedule.yaml':
@@ -25,6 +27,8 @@ const EXPECTED: Record<string, string> = {
     'test/config/broken/duplicate-nested-key.yaml:4:3 train.epochs: duplicate key; first written at line 2, each key may appear once per mapping',
   'duplicate-top-level-key.yaml':
     'test/config/broken/duplicate-top-level-key.yaml:3:1 seed: duplicate key; first written at line 1, each key may appear once per mapping',
+  'epochs-zero-with-method.yaml':
+    'test/config/broken/epochs-zero-with-method.yaml:4:11 train.epochs: 0 means no pretraining, which is method.name: none, got method.name "simclr"; allowed with method simclr: integer >= 1',
   'env-var-bad-name.yaml':
     'test/config/broken/env-var-bad-name.yaml:2:9 data.root: invalid variable reference "${1ROOT}"; write ${VAR} or ${VAR:-default}',
   'env-var-unset.yaml':
@@ -38,7 +42,7 @@ const EXPECTED: Record<string, string> = {
   'extends-missing-file.yaml':
     'test/config/broken/extends-missing-file.yaml:2:10 extends: cannot read "does-not-exist.yaml" (test/config/broken/does-not-exist.yaml): file not found',
   'extends-parent-error.yaml':
-    'test/config/broken/wrong-type-string-for-integer.yaml:2:11 train.epochs: expected integer >= 1, got string "ten"',
+    'test/config/broken/wrong-type-string-for-integer.yaml:2:11 train.epochs: expected integer >= 0, got string "ten"',
   'extends-self.yaml':
     'test/config/broken/extends-self.yaml:1:10 extends: cycle test/config/broken/extends-self.yaml -> test/config/broken/extends-self.yaml; a config cannot extend itself',
   'extends-wrong-type.yaml':
@@ -49,6 +53,8 @@ const EXPECTED: Record<string, string> = {
     'test/config/broken/invalid-yaml-tab-indent.yaml:2:1 invalid YAML: Tabs are not allowed as indentation',
   'invalid-yaml-unclosed-flow.yaml':
     'test/config/broken/invalid-yaml-unclosed-flow.yaml:2:1 invalid YAML: Flow map in block collection must be sufficiently indented and end with a }',
+  'method-none-with-epochs.yaml':
+    'test/config/broken/method-none-with-epochs.yaml:2:9 method.name: "none" evaluates the backbone as initialised without training, got train.epochs 10; allowed with method none: train.epochs: 0',
   'method-param-of-other-method.yaml':
     'test/config/broken/method-param-of-other-method.yaml:4:5 method.params.temperature: unknown parameter of method "byol"; allowed: projection_hidden_dim, projection_out_dim, prediction_hidden_dim, momentum_start, momentum_end',
   'method-param-out-of-range.yaml':
@@ -58,13 +64,13 @@ const EXPECTED: Record<string, string> = {
   'method-param-wrong-type.yaml':
     'test/config/broken/method-param-wrong-type.yaml:4:23 method.params.memory_bank_size: expected integer >= 1, got number 4096.5',
   'null-for-required-integer.yaml':
-    'test/config/broken/null-for-required-integer.yaml:2:10 train.epochs: expected integer >= 1, got null',
+    'test/config/broken/null-for-required-integer.yaml:2:10 train.epochs: expected integer >= 0, got null',
   'out-of-range-exclusive-minimum.yaml':
     'test/config/broken/out-of-range-exclusive-minimum.yaml:3:9 train.optimizer.lr: 0 is out of range; allowed number > 0',
   'out-of-range-fraction.yaml':
     'test/config/broken/out-of-range-fraction.yaml:3:15 data.subset.fraction: 1.5 is out of range; allowed number in (0, 1] or null',
   'out-of-range-minimum.yaml':
-    'test/config/broken/out-of-range-minimum.yaml:2:11 train.epochs: 0 is out of range; allowed integer >= 1',
+    'test/config/broken/out-of-range-minimum.yaml:2:11 train.epochs: -1 is out of range; allowed integer >= 0',
   'out-of-range-negative-seed.yaml':
     'test/config/broken/out-of-range-negative-seed.yaml:1:7 seed: -1 is out of range; allowed integer >= 0',
   'out-of-range-probability-override.yaml':
@@ -102,7 +108,7 @@ const EXPECTED: Record<string, string> = {
   'wrong-type-string-for-boolean.yaml':
     'test/config/broken/wrong-type-string-for-boolean.yaml:3:14 eval.knn.enabled: expected true or false, got string "yes"',
   'wrong-type-string-for-integer.yaml':
-    'test/config/broken/wrong-type-string-for-integer.yaml:2:11 train.epochs: expected integer >= 1, got string "ten"',
+    'test/config/broken/wrong-type-string-for-integer.yaml:2:11 train.epochs: expected integer >= 0, got string "ten"',
 };
 
 const REPO = path.resolve(__dirname, '..', '..');

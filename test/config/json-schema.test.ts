@@ -88,11 +88,21 @@ describe('published JSON Schema', () => {
     const schema = configJsonSchema();
     expect(check(schema, { train: { optimzer: {} } })).toEqual(['$.train.optimzer: additionalProperties']);
     expect(check(schema, { train: { optimizer: { name: 'sgdd' } } })).toEqual(['$.train.optimizer.name: enum']);
-    expect(check(schema, { train: { epochs: 0 } })).toEqual(['$.train.epochs: minimum']);
+    expect(check(schema, { train: { epochs: -1 } })).toEqual(['$.train.epochs: minimum']);
     expect(check(schema, { method: { name: 'byol', params: { temperature: 0.5 } } })).toEqual(['$.method.params.temperature: additionalProperties']);
     expect(check(schema, { method: { name: 'simclr', params: { temperature: 0.5 } } })).toEqual([]);
     expect(check(schema, { augmentation: { preset: 'dino', overrides: { local_blur_prob: 2 } } })).toEqual(['$.augmentation.overrides.local_blur_prob: maximum']);
     expect(check(schema, { extends: ['a.yaml', 'b.yaml'] })).toEqual([]);
     expect(check(schema, { extends: 5 })).toEqual(['$.extends: oneOf']);
+  });
+
+  test('carries the cross-field rules of method none: epochs 0 only with none, none only with epochs 0, pixels only with none', () => {
+    const schema = configJsonSchema();
+    expect(check(schema, { method: { name: 'none' }, backbone: { name: 'pixels' }, train: { epochs: 0 } })).toEqual([]);
+    expect(check(schema, { method: { name: 'simclr' }, train: { epochs: 0 } })).toEqual(['$.method.name: const']);
+    expect(check(schema, { method: { name: 'none' }, train: { epochs: 20 } })).toEqual(['$.train.epochs: const']);
+    expect(check(schema, { method: { name: 'byol' }, backbone: { name: 'pixels' } })).toEqual(['$.method.name: const']);
+    // A file that leaves the other field to its `extends` parent is not judged by the editor.
+    expect(check(schema, { method: { name: 'none' } })).toEqual([]);
   });
 });

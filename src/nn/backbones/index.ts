@@ -4,20 +4,22 @@
  * width: channel multiplier for CPU-sized runs. ResNets use base = max(1, round(64·width))
  * channels in the first stage and base·2^i after it (so resnet18-cifar at width w matches
  * scripts/torch_reference.py's ResNet18Cifar(base)). ViTs keep the head dim (64) and scale the
- * number of heads: heads = max(1, round(heads·width)), embed dim = 64·heads.
+ * number of heads: heads = max(1, round(heads·width)), embed dim = 64·heads. `pixels` (the raw-pixel
+ * floor) ignores width and split BN: its feature is the image flattened, inChannels·imageSize² values.
  */
 import { UserError } from '../../errors';
 import type { Module } from '../module';
 import { ResNet } from './resnet';
+import { Pixels } from './pixels';
 import { ResNet18Cifar } from './resnet-cifar';
 import { VisionTransformer, type PositionEmbedding, type VitInit } from './vit';
 
-export const BACKBONE_IDS = ['resnet18-cifar', 'resnet18', 'resnet50', 'vit-s16', 'vit-b16', 'vit-b32'] as const;
+export const BACKBONE_IDS = ['resnet18-cifar', 'resnet18', 'resnet50', 'vit-s16', 'vit-b16', 'vit-b32', 'pixels'] as const;
 export type BackboneId = (typeof BACKBONE_IDS)[number];
 
 export interface BackboneOptions {
   width?: number;
-  /** Input side in pixels (ViT: fixes the token grid; default 32 for resnet18-cifar, else 224). */
+  /** Input side in pixels (ViT: fixes the token grid; pixels: fixes C·H·W; default 32 for resnet18-cifar, else 224). */
   imageSize?: number;
   inChannels?: number;
   /** SplitBatchNorm splits in every BN (ResNets only; 1 or absent: plain BN). */
@@ -32,7 +34,7 @@ export interface BackboneOptions {
 
 export interface Backbone {
   id: BackboneId;
-  /** Forward returns the [N, featureDim] feature: pooled map (ResNet) or class token after the final LN (ViT). */
+  /** Forward returns the [N, featureDim] feature: pooled map (ResNet), class token after the final LN (ViT), the flattened image (pixels). */
   module: Module;
   featureDim: number;
 }
@@ -57,6 +59,12 @@ export function createBackbone(id: string, opts: BackboneOptions = {}): Backbone
   if (!(Number.isInteger(inChannels) && inChannels >= 1)) throw new UserError(`backbone '${id}': inChannels ${inChannels} must be an integer >= 1`);
   const splitBn = opts.splitBn ?? 1;
   if (!(Number.isInteger(splitBn) && splitBn >= 1)) throw new UserError(`backbone '${id}': splitBn ${splitBn} must be an integer >= 1`);
+  if (id === 'pixels') {
+    const imageSize = opts.imageSize ?? 32;
+    if (!(Number.isInteger(imageSize) && imageSize >= 1)) throw new UserError(`backbone 'pixels': imageSize ${imageSize} must be an integer >= 1`);
+    const module = new Pixels({ inChannels, imageSize });
+    return { id, module, featureDim: module.featureDim };
+  }
   const base = Math.max(1, Math.round(64 * width));
   if (id === 'resnet18-cifar') {
     const module = new ResNet18Cifar({ baseWidth: base, inChannels, splitBn });

@@ -1,0 +1,22 @@
+/**
+ * The raw-pixel "backbone" of the floor rows (method none): the normalised image itself, flattened
+ * in NCHW order, as a feature vector. No parameters, no buffers: kNN on its output is kNN on the
+ * mean/std-normalised pixels (METHODS.md §5.1 with f = the image), the floor every method must beat.
+ */
+import { flatten, type Tensor } from '../../graph';
+import { Module, type ForwardContext } from '../module';
+
+export class Pixels extends Module {
+  /** C·H·W of the images it is built for. */
+  readonly featureDim: number;
+
+  constructor(opts: { inChannels: number; imageSize: number }) {
+    super();
+    this.featureDim = opts.inChannels * opts.imageSize * opts.imageSize;
+  }
+
+  /** [N, C, H, W] → [N, C·H·W]. */
+  forward(_ctx: ForwardContext, x: Tensor): Tensor {
+    return flatten(x, 1);
+  }
+}
