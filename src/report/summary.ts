@@ -89,8 +89,8 @@ const SUMMARY_FIELDS = {
   backbone: { spec: nonEmpty, description: 'Backbone id, e.g. "resnet18-cifar".' },
   backbone_label: { spec: nonEmpty, description: 'Backbone label printed in tables, e.g. "Res18".' },
   dataset: { spec: nonEmpty, description: 'Dataset id, e.g. "cifar10".' },
-  batch_size: { spec: { kind: 'integer', min: 1 }, description: 'Training batch size (global).' },
-  epochs: { spec: { kind: 'integer', min: 1 }, description: 'Training epochs.' },
+  batch_size: { spec: { kind: 'integer', min: 1 }, description: 'Training batch size (global); with 0 epochs only the evaluation\'s embedding batch (tables print "-").' },
+  epochs: { spec: { kind: 'integer', min: 0 }, description: 'Training epochs; 0 for a run without pretraining (method none: the floor rows).' },
   seed: { spec: { kind: 'integer', min: 0 }, description: 'Seed of this run.' },
   metrics: {
     spec: {

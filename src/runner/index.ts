@@ -7,7 +7,7 @@ import { InterruptFlag } from './interrupt';
 import { runLoop, type LoopOutcome } from './loop';
 import { createProgress, type ProgressReporter } from './progress';
 import { CONFIG_FILE, holdsResults, inspectRunDir, moveAside, seedRuns, type RunDirState } from './run-dir';
-import { createTraining as createPretraining } from './pretrain';
+import { createTraining as createPretraining } from './create-training';
 import type { TrainingFactory } from './training';
 
 export type { Training, TrainingFactory, StepResult, Position, JsonValue } from './training';

@@ -60,7 +60,8 @@ function isPosition(v: unknown): v is Position {
 }
 
 function isRow(v: unknown): v is EpochRow {
-  return isObject(v) && Number.isInteger(v.epoch) && Number.isInteger(v.steps) && isNumber(v.loss) && isNumber(v.lr)
+  const numberOrNull = (x: unknown): boolean => x === null || isNumber(x);
+  return isObject(v) && Number.isInteger(v.epoch) && Number.isInteger(v.steps) && numberOrNull(v.loss) && numberOrNull(v.lr)
     && isObject(v.eval) && Object.values(v.eval).every(isNumber)
     && isNumber(v.epoch_seconds) && isNumber(v.data_seconds) && isNumber(v.eval_seconds) && isNumber(v.images_per_second);
 }

@@ -29,6 +29,11 @@ import type { InterruptSignal } from './interrupt';
  * metrics. They have no checkpoint of their own: a SIGINT/SIGTERM during them is noted and the
  * run still finishes; a second signal stops it at once and --resume reruns them.
  *
+ * Without pretraining (totalEpochs 0: method none, the floor rows) the run is one evaluation of the
+ * backbone as initialised, recorded as epoch 0 (no steps; loss and lr cells empty) and checkpointed
+ * as complete, then the export and the post-training evaluations as above; its runtime_minutes is
+ * that evaluation's wall time.
+ *
  * summary.json status: "running" from the start (and after a SIGKILL), "finished" once the
  * backbone is exported and the post-training evaluations are in, "diverged" on a NaN/Inf loss
  * (nothing of the diverged state is saved), "failed" after SIGINT/SIGTERM (a checkpoint was saved
@@ -173,13 +178,33 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
   fs.mkdirSync(runDir, { recursive: true });
   writeMetrics();
   writeStatus('running');
-  opts.progress.start({ title: opts.runName, totalEpochs, stepsPerEpoch, totalSteps: stepCap, start: pos });
+  if (totalEpochs > 0) opts.progress.start({ title: opts.runName, totalEpochs, stepsPerEpoch, totalSteps: stepCap, start: pos });
+
+  const evaluateAsInitialised = async (): Promise<void> => {
+    opts.progress.log(`${opts.runName}: no pretraining (train.epochs 0); evaluating the backbone as initialised`);
+    const evalStart = clock();
+    const evalResult = evaluates ? checkEvaluation(await training.evaluate(), 0) : {};
+    const evalSeconds = clock() - evalStart;
+    const row: EpochRow = {
+      epoch: 0, steps: 0, loss: null, lr: null, eval: evalResult,
+      epoch_seconds: evalSeconds, data_seconds: 0, eval_seconds: evalSeconds, images_per_second: 0,
+    };
+    state.rows.push(row);
+    state.pretrainingComplete = true;
+    state.elapsedSeconds = elapsedBefore + evalSeconds;
+    refresh();
+    await saveCheckpoint(pos, null);
+    writeMetrics();
+    writeStatus('running');
+    opts.progress.epochEnd(row);
+  };
 
   let lastKnnTop1: number | null = null;
   for (let i = state.rows.length - 1; i >= 0 && lastKnnTop1 === null; i--) lastKnnTop1 = state.rows[i].eval.knn_top1 ?? null;
   let sessionSteps = 0;
 
   try {
+    if (totalEpochs === 0 && !state.pretrainingComplete) await evaluateAsInitialised();
     while (pos.globalStep < stepCap) {
       const stepEpoch = pos.epoch;
       const stepStart = clock();

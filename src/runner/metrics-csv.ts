@@ -8,14 +8,17 @@ import { UserError } from '../errors';
  */
 
 export interface EpochRow {
-  /** 1-based number of the epoch (the row of the first epoch says 1). */
+  /**
+   * 1-based number of the epoch (the row of the first epoch says 1); 0 for the one evaluation of a
+   * run without pretraining (method none, the floors), which has no steps, loss or lr.
+   */
   epoch: number;
   /** Steps run in the epoch (fewer than steps per epoch only when train.max_steps cut it). */
   steps: number;
-  /** Mean training loss over the epoch's steps. */
-  loss: number;
-  /** Learning rate of the epoch's last step. */
-  lr: number;
+  /** Mean training loss over the epoch's steps; null (an empty cell) for epoch 0. */
+  loss: number | null;
+  /** Learning rate of the epoch's last step; null (an empty cell) for epoch 0. */
+  lr: number | null;
   /** Online evaluation results at the end of the epoch (empty when none was due). */
   eval: Record<string, number>;
   /** Wall-clock seconds of the epoch: steps plus evaluation. */
@@ -48,8 +51,8 @@ export function metricsCsv(rows: readonly EpochRow[]): string {
       switch (column) {
         case 'epoch': return String(row.epoch);
         case 'steps': return String(row.steps);
-        case 'loss': return String(row.loss);
-        case 'lr': return String(row.lr);
+        case 'loss': return row.loss === null ? '' : String(row.loss);
+        case 'lr': return row.lr === null ? '' : String(row.lr);
         case 'epoch_seconds': return seconds(row.epoch_seconds);
         case 'data_seconds': return seconds(row.data_seconds);
         case 'eval_seconds': return seconds(row.eval_seconds);

@@ -1,18 +1,15 @@
-import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { applyViews, presetFromConfig, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
-import { centerCropBatch } from '../data/center-crop';
 import { configHash, type ResolvedConfig } from '../config';
 import { EpochSampler, type SamplerState } from '../data/sampler';
-import { loadDataset, type LoadedDataset } from '../data';
+import type { LoadedDataset } from '../data';
 import { Rng, type RngState } from '../data/rng';
 import {
-  buildInferenceModel, buildTrainStep, createSession, embed, exportBackbone, loadCheckpoint, restoreState, saveCheckpoint,
-  TrainStepRunner, type HostData, type InferenceModel, type TrainStepModel,
+  buildTrainStep, createSession, exportBackbone, loadCheckpoint, restoreState, saveCheckpoint,
+  TrainStepRunner, type HostData, type TrainStepModel,
 } from '../engine';
 import { UserError } from '../errors';
 import { buildClassifierEvalModel, evaluateClassifier, type ClassifierEvalModel } from '../eval/classifier-eval';
-import { knnClassify } from '../eval/knn';
 import { OnlineLinearClassifier } from '../eval/online-linear';
 import { runPostTrainingEvals } from '../eval/probe-protocol';
 import { add, type Tensor } from '../graph';
@@ -20,7 +17,7 @@ import { methodFor, type Method, type MethodInstance, type SchedulePoint } from 
 import { createBackbone, initParameters, type BufferSpec, type Module, type ParamSpec } from '../nn';
 import type { MetricValue } from '../report/summary';
 import { createOptimizer, LrSchedule, scaleLr } from '../optim';
-import { writeFileAtomic } from '../util/atomic';
+import { BackboneEvaluation, loadRunData, type EvalImages } from './backbone-evaluation';
 import type { JsonValue, Position, StepResult, Training } from './training';
 
 /**
@@ -41,7 +38,8 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * grayscale are identities on gray pixels) but triple the augmentation and stem work; the
  * normalisation is the dataset's own mean/std (augment/presets.ts FASHION_MNIST_NORMALIZATION).
  *
- * Evaluations: kNN and the online linear classifier at epoch ends (evaluate), linear probe and
+ * Evaluations: kNN (shared with the floors, runner/backbone-evaluation.ts) and the online linear
+ * classifier at epoch ends (evaluate), linear probe and
  * fine-tune after pretraining (postTrainingEvals, src/eval/probe-protocol.ts), all on the method's
  * eval backbone. The online linear classifier (METHODS.md §5.2, eval.online_linear) trains inside
  * the step on the detached training-mode backbone features of view 0 only — the reference uses
@@ -66,54 +64,19 @@ export interface PretrainOptions {
   method?: Method;
 }
 
-export const DATA_MANIFEST_FILE = 'data.json';
 /** Step metric holding the method's own loss when the online classifier's loss is added to it. */
 const SSL_LOSS_METRIC = 'ssl_loss';
-const EVAL_CHUNK_IMAGES = 4096;
-
-/** The images the kNN bank and queries are embedded from (METHODS.md §3.3 "kNN bank / test"). */
-interface EvalImages {
-  train: LoadedDataset;
-  test: LoadedDataset;
-  /** Center crop applied after loading (resize-center-crop with eval_resize > input_size); null = none. */
-  crop: number | null;
-}
 
 interface CheckpointExtra {
   runner: JsonValue;
   methodRng: RngState;
 }
 
-async function loadEvalImages(config: ResolvedConfig, train: LoadedDataset, test: LoadedDataset, opts: PretrainOptions): Promise<EvalImages> {
-  const a = config.augmentation;
-  if (a.eval_transform === 'normalize') return { train, test, crop: null };
-  const resize = a.eval_resize ?? a.input_size;
-  if (resize < a.input_size) throw new UserError(`augmentation.eval_resize: ${resize} is smaller than the center crop augmentation.input_size ${a.input_size}; use a value >= ${a.input_size}`);
-  const crop = resize > a.input_size ? a.input_size : null;
-  if (resize === config.data.image_size) return { train, test, crop };
-  const data = { ...config.data, image_size: resize };
-  const load = { seed: opts.dataSeed, log: opts.log };
-  return { train: await loadDataset(data, 'train', load), test: await loadDataset(data, 'test', load), crop };
-}
-
 /**
- * Evaluations a config may ask for that this Training cannot perform are refused up front rather
- * than silently missing from the results: kNN uses the backbone's own feature (pooled map for
- * ResNets, class token for ViTs); the online linear classifier needs every train image labelled.
+ * Parameter and buffer entries of every network, the EMA pairs and the initial values. Every tensor
+ * draws from `runRng.fork('init').fork('init:' + name)` (nn/init.ts), so the backbone a method
+ * trains starts from the same values whatever heads the method adds (NoPretraining relies on it).
  */
-function checkEvaluations(config: ResolvedConfig, train: LoadedDataset): void {
-  const e = config.eval;
-  if (e.online_linear && train.labels.some((label) => label < 0)) {
-    throw new UserError(`eval.online_linear: true needs labelled training images, but ${config.data.dataset}/${config.data.train_split} has unlabelled ones; set eval.online_linear: false or use a labelled train split`);
-  }
-  const vit = config.backbone.name.startsWith('vit');
-  const natural = vit ? 'class-token' : 'pooled';
-  if (e.knn.feature !== 'default' && e.knn.feature !== natural) {
-    throw new UserError(`eval.knn.feature: '${e.knn.feature}' is not available for ${config.backbone.name}; allowed: default, ${natural}`);
-  }
-}
-
-/** Parameter and buffer entries of every network, the EMA pairs and the initial values. */
 function assembleState(method: MethodInstance, runRng: Rng) {
   const trainable: ParamSpec[] = [];
   const frozen: ParamSpec[] = [];
@@ -188,7 +151,7 @@ export class Pretraining implements Training {
   private readonly batchBuffer: Uint8Array;
   private readonly baseLr: number;
   private readonly schedule: LrSchedule;
-  private inference: { model: InferenceModel; session: ort.InferenceSession } | null = null;
+  private readonly evaluation: BackboneEvaluation;
   private onlineEval: { model: ClassifierEvalModel; session: ort.InferenceSession } | null = null;
   private readonly batchLabels: BigInt64Array;
 
@@ -217,22 +180,18 @@ export class Pretraining implements Training {
     this.methodRng = runRng.fork('method');
     this.baseLr = scaleLr(t.optimizer.lr, t.batch_size, t.lr_scaling.reference_batch_size, t.lr_scaling.rule);
     this.schedule = new LrSchedule(t.schedule, t.epochs, this.stepsPerEpoch);
+    this.evaluation = new BackboneEvaluation({
+      config, images: evalImages, backbone: { module: backboneModule, prefix: method.evalBackbone, state: runner.state },
+      normalization: preset.normalization, device: runner.device, threads,
+    });
   }
 
   static async create(config: ResolvedConfig, runDir: string, opts: PretrainOptions): Promise<Pretraining> {
     const t = config.train;
-    const load = { seed: opts.dataSeed, log: opts.log };
-    const train = await loadDataset(config.data, 'train', load);
-    const test = await loadDataset(config.data, 'test', load);
-    checkEvaluations(config, train);
+    const { train, test, evalImages } = await loadRunData(config, runDir, opts);
     if (train.n < t.batch_size) {
       throw new UserError(`train.batch_size: ${t.batch_size} is larger than the ${train.n} training images of ${config.data.dataset}/${config.data.train_split} (the last incomplete batch is dropped); use at most ${train.n}`);
     }
-    const evalImages = await loadEvalImages(config, train, test, opts);
-    writeFileAtomic(path.join(runDir, DATA_MANIFEST_FILE), `${JSON.stringify({
-      train: train.manifest, test: test.manifest,
-      knn: evalImages.train === train ? null : { train: evalImages.train.manifest, test: evalImages.test.manifest, center_crop: evalImages.crop },
-    }, null, 2)}\n`);
 
     const preset = presetFromConfig(config, { inputChannels: train.channels, singleChannel: 'gray' });
     const backbone = createBackbone(config.backbone.name, {
@@ -322,36 +281,6 @@ export class Pretraining implements Training {
     return { loss, lr, images: this.config.train.batch_size, dataSeconds };
   }
 
-  private async inferenceSession(): Promise<{ model: InferenceModel; session: ort.InferenceSession }> {
-    if (this.inference) return this.inference;
-    const { channels, height, width } = this.evalImages.train;
-    const crop = this.evalImages.crop;
-    const model = buildInferenceModel(this.backboneModule, {
-      name: 'knn-embed', prefix: this.method.evalBackbone,
-      input: { format: 'uint8-nhwc', channels, height: crop ?? height, width: crop ?? width, ...this.preset.normalization },
-    });
-    const { session } = await createSession(model.modelBytes, this.runner.device, { threads: this.threads, executionMode: 'sequential' });
-    this.inference = { model, session };
-    return this.inference;
-  }
-
-  /** Eval-mode features of the images at `indices` of `source`, read and embedded in bounded chunks. */
-  private async embedAll(source: LoadedDataset, indices: Int32Array): Promise<Float32Array> {
-    const { model, session } = await this.inferenceSession();
-    const { height, width, channels } = source;
-    const crop = this.evalImages.crop;
-    const shape = crop === null ? [height, width, channels] : [crop, crop, channels];
-    const out = new Float32Array(indices.length * model.featureDim);
-    for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
-      const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
-      let images = source.readBatch(chunk);
-      if (crop !== null) images = centerCropBatch(images, chunk.length, height, width, channels, crop);
-      const features = await embed(session, model, images, chunk.length, this.config.train.batch_size, shape, this.runner.state);
-      out.set(features, start * model.featureDim);
-    }
-    return out;
-  }
-
   private async onlineEvalSession(online: OnlineLinearClassifier): Promise<{ model: ClassifierEvalModel; session: ort.InferenceSession }> {
     if (this.onlineEval) return this.onlineEval;
     const model = buildClassifierEvalModel(online.head, online.prefix, online.featureDim, online.numClasses);
@@ -362,33 +291,13 @@ export class Pretraining implements Training {
 
   /** kNN and the online linear classifier on the test split, backbone in eval mode, eval transform. */
   async evaluate(): Promise<Record<string, number>> {
-    const { knn, online_linear: onlineLinear } = this.config.eval;
-    const out: Record<string, number> = {};
-    if (!knn.enabled && !onlineLinear) return out;
-    const { train, test } = this.evalImages;
-    // Unlabeled images (STL-10 'unlabeled') cannot vote; the bank holds the labelled train images.
-    const labelled = (s: LoadedDataset) => Int32Array.from({ length: s.n }, (_, i) => i).filter((i) => s.labels[i] >= 0);
-    const queryIndices = labelled(test);
-    const queryLabels = Int32Array.from(queryIndices, (i) => test.labels[i]);
-    const queryFeatures = await this.embedAll(test, queryIndices);
-    if (knn.enabled) {
-      const bankIndices = labelled(train);
-      const bankFeatures = await this.embedAll(train, bankIndices);
-      const result = await knnClassify({
-        bankFeatures, bankLabels: Int32Array.from(bankIndices, (i) => train.labels[i]), queryFeatures, queryLabels,
-        dim: this.featureDim, numClasses: train.classes.length, k: knn.k, temperature: knn.temperature,
-        device: this.runner.device, threads: this.threads,
-      });
-      out.knn_top1 = result.top1;
-      out.knn_top5 = result.top5;
-    }
-    if (this.online !== null) {
-      const { model, session } = await this.onlineEvalSession(this.online);
+    const online = this.online;
+    if (online === null) return this.evaluation.evaluate();
+    return this.evaluation.evaluate(async (queryFeatures, queryLabels) => {
+      const { model, session } = await this.onlineEvalSession(online);
       const accuracy = await evaluateClassifier(session, model, (name) => this.runner.state.get(name), queryFeatures, queryLabels);
-      out.online_linear_top1 = accuracy.top1;
-      out.online_linear_top5 = accuracy.top5;
-    }
-    return out;
+      return { online_linear_top1: accuracy.top1, online_linear_top5: accuracy.top5 };
+    });
   }
 
   /** Linear probe and fine-tune of the eval backbone as it stands (runPostTrainingEvals). */
@@ -443,9 +352,4 @@ export class Pretraining implements Training {
     const params = this.model.state.filter((e) => e.role === 'param').reduce((n, e) => n + e.shape.reduce((a, d) => a * d, 1), 0);
     return { device: this.runner.device, ortVersion: ort.env.versions.common ?? 'unknown', params };
   }
-}
-
-/** The TrainingFactory of `ssl-bench run`: see Pretraining. */
-export function createTraining(config: ResolvedConfig, runDir: string, opts: PretrainOptions): Promise<Training> {
-  return Pretraining.create(config, runDir, opts);
 }

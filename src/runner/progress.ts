@@ -64,7 +64,8 @@ const lrText = (lr: number): string => (lr === 0 ? '0' : lr >= 1e-3 ? lr.toPreci
 
 function epochLine(row: EpochRow, totalEpochs: number): string {
   const evals = Object.entries(row.eval).map(([name, value]) => ` ${name} ${value.toFixed(4)}`).join('');
-  return `epoch ${row.epoch}/${totalEpochs} done: loss ${row.loss.toFixed(4)} lr ${lrText(row.lr)}${evals}`
+  if (row.epoch === 0) return `evaluated as initialised (no pretraining):${evals} (eval ${row.eval_seconds.toFixed(1)} s)`;
+  return `epoch ${row.epoch}/${totalEpochs} done: loss ${fixed(row.loss, 4)} lr ${row.lr === null ? '-' : lrText(row.lr)}${evals}`
     + ` (${row.epoch_seconds.toFixed(1)} s, data ${row.data_seconds.toFixed(1)} s, eval ${row.eval_seconds.toFixed(1)} s, ${row.images_per_second.toFixed(1)} img/s)`;
 }
 

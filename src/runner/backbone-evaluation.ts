@@ -1,0 +1,185 @@
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Normalization } from '../augment/presets';
+import { centerCropBatch } from '../data/center-crop';
+import type { ResolvedConfig } from '../config';
+import { loadDataset, type LoadedDataset } from '../data';
+import { buildInferenceModel, createSession, embed, type Device, type InferenceModel, type ResolvedDevice } from '../engine';
+import { UserError } from '../errors';
+import { knnClassify } from '../eval/knn';
+import type { Module } from '../nn';
+import { writeFileAtomic } from '../util/atomic';
+
+/**
+ * What every run evaluates its backbone on, shared by Pretraining and NoPretraining (the floors),
+ * so a floor row and a method row are measured by the same code: the splits as the config selects
+ * them (data.json records which images), the eval-transform images of the kNN bank and queries
+ * (METHODS.md §3.3), and the weighted kNN classifier on eval-mode backbone features (§5.1).
+ */
+
+export const DATA_MANIFEST_FILE = 'data.json';
+const EVAL_CHUNK_IMAGES = 4096;
+
+/** The images the kNN bank and queries are embedded from (METHODS.md §3.3 "kNN bank / test"). */
+export interface EvalImages {
+  train: LoadedDataset;
+  test: LoadedDataset;
+  /** Center crop applied after loading (resize-center-crop with eval_resize > input_size); null = none. */
+  crop: number | null;
+}
+
+export interface RunData {
+  train: LoadedDataset;
+  test: LoadedDataset;
+  evalImages: EvalImages;
+}
+
+export interface RunDataOptions {
+  /** Seed of the dataset subset: the config's base seed, so every seed of n_runs sees the same images. */
+  dataSeed: number;
+  /** Data-loading messages (cache building). Default stderr. */
+  log?: (line: string) => void;
+}
+
+async function loadEvalImages(config: ResolvedConfig, train: LoadedDataset, test: LoadedDataset, opts: RunDataOptions): Promise<EvalImages> {
+  const a = config.augmentation;
+  if (a.eval_transform === 'normalize') return { train, test, crop: null };
+  const resize = a.eval_resize ?? a.input_size;
+  if (resize < a.input_size) throw new UserError(`augmentation.eval_resize: ${resize} is smaller than the center crop augmentation.input_size ${a.input_size}; use a value >= ${a.input_size}`);
+  const crop = resize > a.input_size ? a.input_size : null;
+  if (resize === config.data.image_size) return { train, test, crop };
+  const data = { ...config.data, image_size: resize };
+  const load = { seed: opts.dataSeed, log: opts.log };
+  return { train: await loadDataset(data, 'train', load), test: await loadDataset(data, 'test', load), crop };
+}
+
+/**
+ * Evaluations a config may ask for that a run cannot perform are refused up front rather than
+ * silently missing from the results: kNN uses the backbone's own feature (pooled map for ResNets,
+ * class token for ViTs, the image for pixels); the online linear classifier needs every train
+ * image labelled.
+ */
+function checkEvaluations(config: ResolvedConfig, train: LoadedDataset): void {
+  const e = config.eval;
+  if (e.online_linear && train.labels.some((label) => label < 0)) {
+    throw new UserError(`eval.online_linear: true needs labelled training images, but ${config.data.dataset}/${config.data.train_split} has unlabelled ones; set eval.online_linear: false or use a labelled train split`);
+  }
+  const name = config.backbone.name;
+  const natural = name.startsWith('vit') ? 'class-token' : name === 'pixels' ? null : 'pooled';
+  if (e.knn.feature !== 'default' && e.knn.feature !== natural) {
+    throw new UserError(`eval.knn.feature: '${e.knn.feature}' is not available for ${name}; allowed: default${natural === null ? '' : `, ${natural}`}`);
+  }
+}
+
+/** Loads the train and test splits and the kNN images, and records them in `<runDir>/data.json`. */
+export async function loadRunData(config: ResolvedConfig, runDir: string, opts: RunDataOptions): Promise<RunData> {
+  const load = { seed: opts.dataSeed, log: opts.log };
+  const train = await loadDataset(config.data, 'train', load);
+  const test = await loadDataset(config.data, 'test', load);
+  checkEvaluations(config, train);
+  const evalImages = await loadEvalImages(config, train, test, opts);
+  writeFileAtomic(path.join(runDir, DATA_MANIFEST_FILE), `${JSON.stringify({
+    train: train.manifest, test: test.manifest,
+    knn: evalImages.train === train ? null : { train: evalImages.train.manifest, test: evalImages.test.manifest, center_crop: evalImages.crop },
+  }, null, 2)}\n`);
+  return { train, test, evalImages };
+}
+
+/** Indices of the labelled images of `source`: unlabelled ones (STL-10 'unlabeled') cannot vote or be scored. */
+function labelledIndices(source: LoadedDataset): Int32Array {
+  return Int32Array.from({ length: source.n }, (_, i) => i).filter((i) => source.labels[i] >= 0);
+}
+
+export interface EvaluatedBackbone {
+  module: Module;
+  /** Name prefix of its parameters and buffers in `state` (the method's eval backbone). */
+  prefix: string;
+  /** Parameter and buffer tensors by full name, read at every evaluation (the live training state). */
+  state: { get(name: string): ort.Tensor };
+}
+
+export interface BackboneEvaluationOptions {
+  config: ResolvedConfig;
+  images: EvalImages;
+  backbone: EvaluatedBackbone;
+  /** Per-channel mean/std of the eval transform (the augmentation preset's normalisation). */
+  normalization: Normalization;
+  device: Device;
+  threads?: number;
+}
+
+/** Metrics computed on the eval-mode test features the kNN uses (the online linear classifier). */
+export type QueryMetrics = (queryFeatures: Float32Array, queryLabels: Int32Array) => Promise<Record<string, number>>;
+
+/**
+ * The kNN evaluation of a backbone at its current state: eval mode, eval transform, labelled train
+ * images as the bank, labelled test images as queries, k and temperature from eval.knn.
+ */
+export class BackboneEvaluation {
+  private inference: { model: InferenceModel; session: ort.InferenceSession; device: ResolvedDevice } | null = null;
+
+  constructor(private readonly o: BackboneEvaluationOptions) {}
+
+  /** Builds the embedding session now (otherwise at the first evaluation); returns the device it runs on. */
+  async open(): Promise<ResolvedDevice> {
+    return (await this.inferenceSession()).device;
+  }
+
+  private async inferenceSession(): Promise<{ model: InferenceModel; session: ort.InferenceSession; device: ResolvedDevice }> {
+    if (this.inference) return this.inference;
+    const { channels, height, width } = this.o.images.train;
+    const crop = this.o.images.crop;
+    const model = buildInferenceModel(this.o.backbone.module, {
+      name: 'knn-embed', prefix: this.o.backbone.prefix,
+      input: { format: 'uint8-nhwc', channels, height: crop ?? height, width: crop ?? width, ...this.o.normalization },
+    });
+    const { session, device } = await createSession(model.modelBytes, this.o.device, { threads: this.o.threads, executionMode: 'sequential' });
+    this.inference = { model, session, device };
+    return this.inference;
+  }
+
+  /** Eval-mode features of the images at `indices` of `source`, read and embedded in bounded chunks. */
+  async embedAll(source: LoadedDataset, indices: Int32Array): Promise<Float32Array> {
+    const { model, session } = await this.inferenceSession();
+    const { height, width, channels } = source;
+    const crop = this.o.images.crop;
+    const shape = crop === null ? [height, width, channels] : [crop, crop, channels];
+    const out = new Float32Array(indices.length * model.featureDim);
+    for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
+      const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
+      let images = source.readBatch(chunk);
+      if (crop !== null) images = centerCropBatch(images, chunk.length, height, width, channels, crop);
+      const features = await embed(session, model, images, chunk.length, this.o.config.train.batch_size, shape, this.o.backbone.state);
+      out.set(features, start * model.featureDim);
+    }
+    return out;
+  }
+
+  /**
+   * kNN top-1/top-5 on the test split (when eval.knn is enabled) plus `more` on the same test
+   * features (when given); nothing is embedded when neither is asked for.
+   */
+  async evaluate(more?: QueryMetrics): Promise<Record<string, number>> {
+    const { knn } = this.o.config.eval;
+    const out: Record<string, number> = {};
+    if (!knn.enabled && !more) return out;
+    const { train, test } = this.o.images;
+    const queryIndices = labelledIndices(test);
+    const queryLabels = Int32Array.from(queryIndices, (i) => test.labels[i]);
+    const queryFeatures = await this.embedAll(test, queryIndices);
+    if (knn.enabled) {
+      const bankIndices = labelledIndices(train);
+      const bankFeatures = await this.embedAll(train, bankIndices);
+      const { model, device } = await this.inferenceSession();
+      const result = await knnClassify({
+        bankFeatures, bankLabels: Int32Array.from(bankIndices, (i) => train.labels[i]), queryFeatures, queryLabels,
+        dim: model.featureDim, numClasses: train.classes.length, k: knn.k, temperature: knn.temperature,
+        device, threads: this.o.threads,
+      });
+      out.knn_top1 = result.top1;
+      out.knn_top5 = result.top5;
+    }
+    if (more) Object.assign(out, await more(queryFeatures, queryLabels));
+    return out;
+  }
+}
