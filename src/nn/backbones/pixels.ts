@@ -3,7 +3,7 @@
  * in NCHW order, as a feature vector. No parameters, no buffers: kNN on its output is kNN on the
  * mean/std-normalised pixels (METHODS.md §5.1 with f = the image), the floor every method must beat.
  */
-import { flatten, type Tensor } from '../../graph';
+import { reshape, type Tensor } from '../../graph';
 import { Module, type ForwardContext } from '../module';
 
 export class Pixels extends Module {
@@ -15,8 +15,10 @@ export class Pixels extends Module {
     this.featureDim = opts.inChannels * opts.imageSize * opts.imageSize;
   }
 
-  /** [N, C, H, W] → [N, C·H·W]. */
+  /** [N, C, H, W] → [N, C·H·W] (the batch dim may be symbolic; C, H and W are known). */
   forward(_ctx: ForwardContext, x: Tensor): Tensor {
-    return flatten(x, 1);
+    const [n, ...chw] = x.shape;
+    if (x.rank !== 4 || chw.some((d) => typeof d !== 'number')) throw new RangeError(`pixels: expected images [N, C, H, W] with known C, H, W, got [${x.shape.join(', ')}]`);
+    return reshape(x, [n, (chw as number[]).reduce((a, d) => a * d, 1)]);
   }
 }
