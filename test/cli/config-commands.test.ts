@@ -132,13 +132,20 @@ describe('list', () => {
     expect(r.stdout).toMatch(/^ {2}vit-s16 +ViT-S\/16 +ViT-Small/m);
   });
 
-  test('methods --json gives the 20 methods with table labels', async () => {
+  test('methods --json gives the 20 methods with table labels, and none (the floor rows)', async () => {
     const r = await cli('list', 'methods', '--json');
     expect(r.code).toBe(0);
     const methods = JSON.parse(r.stdout) as { id: string; label: string }[];
-    expect(methods).toHaveLength(20);
+    expect(methods).toHaveLength(21);
+    expect(methods[20]).toMatchObject({ id: 'none', label: 'No pretraining' });
     expect(methods.map((m) => m.label)).toEqual(METHODS.map((m) => m.label));
     expect(methods.find((m) => m.id === 'swavqueue')?.label).toBe('SwaVQueue');
+  });
+
+  test('backbones lists pixels (the raw-pixel floor) with its label', async () => {
+    const r = await cli('list', 'backbones');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\n {2}pixels +Pixels +the normalised image flattened: C·H·W features, no parameters/);
   });
 
   test('an unknown kind exits 2 naming the allowed kinds', async () => {
