@@ -19,6 +19,11 @@ export interface PlotSeries {
   label: string;
   file: string;
   points: { epoch: number; value: number }[];
+  /**
+   * A run without pretraining (method none, the floor rows: one value, at epoch 0), drawn as a
+   * dashed level line from epoch 0 to the last epoch of the other runs.
+   */
+  level?: boolean;
 }
 
 export interface PlotOptions {
@@ -96,12 +101,20 @@ export function collectSeries(inputs: readonly string[], metric: string): PlotSe
   });
   const drawn = series.filter((s) => s.points.length > 0);
   if (drawn.length === 0) throw new UserError(`${metric}: no values in ${files.join(', ')}; choose a metric the runs recorded (e.g. --metric loss)`);
+  const isFloor = (s: PlotSeries): boolean => s.points.length === 1 && s.points[0].epoch === 0;
+  const lastEpoch = Math.max(0, ...drawn.filter((s) => !isFloor(s)).flatMap((s) => s.points.map((p) => p.epoch)));
+  if (lastEpoch > 0) {
+    for (const s of drawn.filter(isFloor)) {
+      s.points = [s.points[0], { epoch: lastEpoch, value: s.points[0].value }];
+      s.level = true;
+    }
+  }
   return drawn;
 }
 
 /** The Vega spec: a line (and a dot per epoch) for each series, colour legend by label. */
 export function plotSpec(series: readonly PlotSeries[], options: PlotOptions): Record<string, unknown> {
-  const values = series.flatMap((s) => s.points.map((p) => ({ run: s.label, epoch: p.epoch, value: p.value })));
+  const values = series.flatMap((s) => s.points.map((p) => ({ run: s.label, epoch: p.epoch, value: p.value, level: s.level === true })));
   const position = { x: { scale: 'x', field: 'epoch' }, y: { scale: 'y', field: 'value' } };
   return {
     $schema: 'https://vega.github.io/schema/vega/v6.json',
@@ -126,8 +139,14 @@ export function plotSpec(series: readonly PlotSeries[], options: PlotOptions): R
       type: 'group',
       from: { facet: { name: 'series', data: 'points', groupby: 'run' } },
       marks: [
-        { type: 'line', from: { data: 'series' }, encode: { enter: { ...position, stroke: { scale: 'color', field: 'run' }, strokeWidth: { value: 2 } } } },
-        { type: 'symbol', from: { data: 'series' }, encode: { enter: { ...position, fill: { scale: 'color', field: 'run' }, size: { value: 18 } } } },
+        {
+          type: 'line', from: { data: 'series' },
+          encode: { enter: { ...position, stroke: { scale: 'color', field: 'run' }, strokeWidth: { value: 2 }, strokeDash: [{ test: 'datum.level', value: [6, 4] }, { value: [] }] } },
+        },
+        {
+          type: 'symbol', from: { data: 'series' },
+          encode: { enter: { ...position, fill: { scale: 'color', field: 'run' }, size: [{ test: 'datum.level', value: 0 }, { value: 18 }] } },
+        },
       ],
     }],
   };
