@@ -14,6 +14,7 @@ interface RunCliOptions {
   resume?: boolean;
   force?: boolean;
   maxSteps?: number;
+  threads?: number;
 }
 
 interface PlannedRun {
@@ -60,7 +61,8 @@ export function registerRun(program: Command): void {
     .option('--output <dir>', 'folder that receives run directories (overrides the config\'s output)')
     .option('--resume', 'continue unfinished runs from their last checkpoint')
     .option('--force', 'rerun even when a finished result exists')
-    .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger);
+    .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger)
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core); results depend on it only in float rounding', positiveInteger);
   addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
     const set = opts.maxSteps !== undefined ? [...(opts.set ?? []), `train.max_steps=${opts.maxSteps}`] : opts.set ?? [];
     const plans: PlannedRun[] = [];
@@ -81,7 +83,7 @@ export function registerRun(program: Command): void {
       fs.mkdirSync(runDir, { recursive: true });
       writeFileAtomic(path.join(runDir, 'config.resolved.yaml'), resolvedConfigYaml(config));
       process.stdout.write(`${file}: run directory ${runDir}\n`);
-      await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true, configFile: file });
+      await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true, configFile: file, threads: opts.threads });
     }
   });
 }

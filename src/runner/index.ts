@@ -29,6 +29,8 @@ export interface RunOptions {
   progress?: ProgressReporter;
   /** Monotonic seconds for runtime measurement; default performance.now(). */
   clock?: () => number;
+  /** Intra-op threads per ORT session (default: every core); two runs side by side use 1 each. */
+  threads?: number;
 }
 
 type Plan = { seed: number; dir: string; start: 'fresh' | 'resume' } | { seed: number; dir: string; skip: string; failed: boolean };
@@ -60,7 +62,7 @@ function plan(state: RunDirState, seed: number, dir: string, options: RunOptions
 export async function runExperiment(config: ResolvedConfig, runDir: string, options: RunOptions): Promise<void> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   // Every seed of n_runs trains on the same data subset: the one the base seed picks.
-  const createTraining = options.createTraining ?? ((c: ResolvedConfig, dir: string) => createPretraining(c, dir, { dataSeed: config.seed }));
+  const createTraining = options.createTraining ?? ((c: ResolvedConfig, dir: string) => createPretraining(c, dir, { dataSeed: config.seed, threads: options.threads }));
   const hash = configHash(config);
   if (options.force && holdsResults(runDir)) {
     const aside = moveAside(runDir, new Date());

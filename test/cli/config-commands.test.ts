@@ -219,6 +219,17 @@ describe('run', () => {
     expect(r.stderr).toMatch(/^error: run: configs\/cifar10\/simclr-bs128-ep200\.yaml and configs\/cifar10\/simclr-bs128-ep200\.yaml resolve to the same run /);
   });
 
+  test('--threads is machine-local: not part of the run identity', async () => {
+    const output = path.join(tmp, 'g');
+    const r = await cli('run', SIMCLR, '--output', output, '--threads', '1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(missingData);
+    expect(fs.readdirSync(output)).toEqual([`simclr-bs128-ep200-${hashOf(SIMCLR)}`]);
+    const bad = await cli('run', SIMCLR, '--threads', '1.5');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("option '--threads <n>' argument '1.5' is invalid. expected an integer >= 1");
+  });
+
   test('--max-steps must be a positive integer', async () => {
     const r = await cli('run', SIMCLR, '--max-steps', '0');
     expect(r.code).toBe(2);
