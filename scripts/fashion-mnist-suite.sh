@@ -6,13 +6,14 @@
 #
 # Two streams side by side with one ORT thread each: a width-0.125 step gains nothing from a second
 # thread, so this halves the wall time on a 2-core machine (about 70 minutes for the suite, plus
-# about 30 for simclr-ep40). STREAMS=1 runs everything in one stream with every core instead.
+# about 35 for simclr-ep40 and barlowtwins-ep40, one per stream). STREAMS=1 runs everything in one
+# stream with every core instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cli=(node bin/ssl-bench.js)
 out=results/fashion-mnist
 suite=configs/fashion-mnist
-stream_a=(fastsiam simclr dcl dclw tico vicreg floor-raw-pixels floor-random-init)
+stream_a=(fastsiam simclr dcl dclw tico vicreg floor-raw-pixels floor-random-init barlowtwins-ep40)
 stream_b=(moco nnclr byol simsiam barlowtwins simclr-ep40)
 extra=("$@")
 
