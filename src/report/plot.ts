@@ -66,22 +66,35 @@ function findMetricsFiles(input: string): string[] {
   return files;
 }
 
-interface RunIdentity { label: string; seed: number | null; dirName: string }
+interface RunIdentity { label: string; seed: number | null; dirName: string; batchSize: number | null; epochs: number | null }
 
 function identify(metricsFile: string): RunIdentity {
   const dir = path.dirname(path.resolve(metricsFile));
   const parent = path.basename(path.dirname(dir));
   const dirName = /^seed\d+$/.test(path.basename(dir)) ? `${parent}/${path.basename(dir)}` : path.basename(dir);
   const summaryFile = path.join(dir, SUMMARY_FILE);
-  if (!fs.existsSync(summaryFile)) return { label: dirName, seed: null, dirName };
+  if (!fs.existsSync(summaryFile)) return { label: dirName, seed: null, dirName, batchSize: null, epochs: null };
   const summary = readSummary(summaryFile);
-  return { label: `${summary.label}${summary.marker}`, seed: summary.seed, dirName };
+  return { label: `${summary.label}${summary.marker}`, seed: summary.seed, dirName, batchSize: summary.batch_size, epochs: summary.epochs };
 }
 
 /**
- * One series per metrics.csv under `inputs`, labelled by the run's summary (label + marker);
- * runs sharing a label get their seed, or else their directory name, appended.
+ * A legend label that tells apart runs sharing a table label: the batch size and/or epochs where
+ * those differ (as the tables' columns would), then the seed, or else the directory name.
  */
+function distinctLabel(id: RunIdentity, ids: readonly RunIdentity[]): string {
+  const group = ids.filter((other) => other.label === id.label);
+  if (group.length < 2) return id.label;
+  const varies = (key: 'batchSize' | 'epochs'): boolean => new Set(group.map((other) => other[key])).size > 1;
+  const parts = [...(varies('batchSize') ? [`bs ${id.batchSize}`] : []), ...(varies('epochs') ? [`${id.epochs} ep`] : [])];
+  const label = parts.length > 0 ? `${id.label} (${parts.join(', ')})` : id.label;
+  const twins = group.filter((other) => other.batchSize === id.batchSize && other.epochs === id.epochs);
+  if (twins.length < 2) return label;
+  const sameSeed = twins.filter((other) => other.seed === id.seed).length > 1;
+  return id.seed === null || sameSeed ? `${label} (${id.dirName})` : `${label} seed ${id.seed}`;
+}
+
+/** One series per metrics.csv under `inputs`, labelled by the run's summary (label + marker; distinctLabel). */
 export function collectSeries(inputs: readonly string[], metric: string): PlotSeries[] {
   const files = inputs.flatMap(findMetricsFiles);
   const ids = files.map(identify);
@@ -91,13 +104,7 @@ export function collectSeries(inputs: readonly string[], metric: string): PlotSe
       throw new UserError(`${file}: no "${metric}" column; --metric accepts ${table.columns.filter((c) => c !== 'epoch').join(', ')}`);
     }
     const points = table.rows.flatMap((row) => (row[metric] === null || row.epoch === null ? [] : [{ epoch: row.epoch, value: row[metric] as number }]));
-    return { label: ids[i].label, file, points };
-  });
-  const count = (label: string): number => ids.filter((id) => id.label === label).length;
-  series.forEach((s, i) => {
-    if (count(ids[i].label) < 2) return;
-    const sameSeed = ids.filter((id) => id.label === ids[i].label && id.seed === ids[i].seed).length > 1;
-    s.label = ids[i].seed === null || sameSeed ? `${ids[i].label} (${ids[i].dirName})` : `${ids[i].label} seed ${ids[i].seed}`;
+    return { label: distinctLabel(ids[i], ids), file, points };
   });
   const drawn = series.filter((s) => s.points.length > 0);
   if (drawn.length === 0) throw new UserError(`${metric}: no values in ${files.join(', ')}; choose a metric the runs recorded (e.g. --metric loss)`);
@@ -128,13 +135,14 @@ export function plotSpec(series: readonly PlotSeries[], options: PlotOptions): R
     scales: [
       { name: 'x', type: 'linear', domain: { data: 'points', field: 'epoch' }, range: 'width', zero: false, nice: false },
       { name: 'y', type: 'linear', domain: { data: 'points', field: 'value' }, range: 'height', zero: false, nice: true },
-      { name: 'color', type: 'ordinal', domain: series.map((s) => s.label), range: 'category' },
+      // category has 10 colours; more series would repeat them.
+      { name: 'color', type: 'ordinal', domain: series.map((s) => s.label), range: series.length > 10 ? { scheme: 'tableau20' } : 'category' },
     ],
     axes: [
       { orient: 'bottom', scale: 'x', title: 'epoch', tickMinStep: 1, format: 'd' },
       { orient: 'left', scale: 'y', title: axisTitle(options.metric), grid: true },
     ],
-    legends: [{ stroke: 'color', fill: 'color', title: 'run', symbolType: 'stroke', orient: 'right' }],
+    legends: [{ stroke: 'color', fill: 'color', title: 'run', symbolType: 'stroke', orient: 'right', labelLimit: 320 }],
     marks: [{
       type: 'group',
       from: { facet: { name: 'series', data: 'points', groupby: 'run' } },

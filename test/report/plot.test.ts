@@ -40,6 +40,22 @@ test('labels come from summaries; shared labels get their seeds; kNN gaps are sk
   expect(series[2].points[4].value).toBeCloseTo(0.8, 12);
 });
 
+test('runs sharing a label are told apart by what differs: epochs or batch size, then seed, then directory', () => {
+  const add = (name: string, over: Record<string, unknown>) => {
+    const dir = writeRun(tmp, name, makeSummary({ label: 'SimCLR', seed: 0, run_name: name, ...over }));
+    writeFileAtomic(path.join(dir, 'metrics.csv'), metricsCsv(rows(2, (e) => 0.3 + e * 0.1)));
+  };
+  add('a-ep12', { epochs: 12, batch_size: 128 });
+  add('b-ep40', { epochs: 40, batch_size: 128 });
+  add('c-ep40-seed1', { epochs: 40, batch_size: 128, seed: 1 });
+  add('d-ep12-bs512', { epochs: 12, batch_size: 512 });
+  add('e-ep12-bs512', { epochs: 12, batch_size: 512 });
+  expect(collectSeries([tmp], 'knn_top1').map((s) => s.label)).toEqual([
+    'SimCLR (bs 128, 12 ep)', 'SimCLR (bs 128, 40 ep) seed 0', 'SimCLR (bs 128, 40 ep) seed 1',
+    'SimCLR (bs 512, 12 ep) (d-ep12-bs512)', 'SimCLR (bs 512, 12 ep) (e-ep12-bs512)',
+  ]);
+});
+
 test('ssl-bench plot writes an SVG with every run label and a PNG of the SVG size times --scale', async () => {
   addRun('simclr', 'SimCLR', 0, rows(8, (e) => 0.3 + e * 0.05));
   addRun('byol', 'BYOL', 0, rows(8, (e) => 0.25 + e * 0.06));
