@@ -9,10 +9,19 @@
  * training mode (running statistics updated). Fixed random inputs; median over --steps after 2
  * warm-up steps. Peak memory: each process's peak RSS (Node: process.resourceUsage().maxRSS).
  *
- *   node scripts/bench-step.js [--steps 10] [--rounds 2] [--batch 128] [--width 64] [--threads N]
+ *   node scripts/bench-step.js [--steps 10] [--rounds 2] [--batch 128] [--width 16,32,64] [--threads N]
  *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-spin] [--no-torch]
+ *        [--allow-reference-blas] [--json]
  *
- * --width is the first stage's channel count (64 = the real ResNet-18). --profile writes an ORT
+ * --width is the first stage's channel count: 64 = the real ResNet-18 (config width 1), 16 = width
+ * 0.25 and 8 = width 0.125 (the CPU suites' models). Several widths (a comma
+ * list) run one child process each, so every width's peak RSS is its own, and a table of the
+ * ratios closes the run.
+ *
+ * Fairness: the PyTorch side reports the BLAS library its process loaded and a measured SGEMM
+ * rate. Debian's torch on the reference BLAS runs its Linear layers ~25x slower, which would
+ * flatter ssl-bench: the bench refuses to compare against it unless --allow-reference-blas, and
+ * then says so on every line. Threads: both sides use --threads (capped at the core count). --profile writes an ORT
  * profile (JSON trace) and prints the time per op type. --no-spin makes ORT's idle threads sleep
  * instead of spinning (on a loaded shared machine: median 12.8 s vs 15.0 s at batch 64, A/B).
  */
@@ -31,7 +40,7 @@ const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and
   + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
 
 function parseArgs(argv) {
-  const o = { steps: 10, rounds: 2, batch: 128, width: 64, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2 };
+  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -46,7 +55,12 @@ function parseArgs(argv) {
     };
     if (a === '--steps') o.steps = int();
     else if (a === '--batch') o.batch = int();
-    else if (a === '--width') o.width = int();
+    else if (a === '--width') {
+      o.widths = val().split(',').map((w) => Number(w.trim()));
+      if (o.widths.some((w) => !Number.isInteger(w) || w < 1)) throw new Error('--width takes integers >= 1, comma-separated (e.g. 16,32,64)');
+    }
+    else if (a === '--allow-reference-blas') o.allowReferenceBlas = true;
+    else if (a === '--json') o.json = true;
     else if (a === '--threads') o.threads = int();
     else if (a === '--warmup') o.warmup = int();
     else if (a === '--rounds') o.rounds = int();
@@ -55,8 +69,10 @@ function parseArgs(argv) {
     else if (a === '--profile') o.profile = true;
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--no-spin') o.spinning = false;
-    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-spin --no-torch`);
+    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-spin --no-torch --allow-reference-blas --json`);
   }
+  const cores = os.availableParallelism();
+  if (o.threads > cores) throw new Error(`--threads ${o.threads} is more than this machine's ${cores} cores; oversubscribed threads only measure contention`);
   if (!['sequential', 'parallel'].includes(o.exec)) throw new Error('--exec must be sequential or parallel');
   if (!['fresh', 'pingpong'].includes(o.outputs)) throw new Error('--outputs must be fresh or pingpong');
   return o;
@@ -137,6 +153,33 @@ function summariseProfile(file) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.widths.length === 1) {
+    const r = await benchWidth({ ...o, width: o.widths[0] });
+    if (o.json) console.log(JSON.stringify(r));
+    if (r.refused) process.exitCode = 1;
+    return;
+  }
+  // One child per width: peak RSS is per process.
+  const rows = [];
+  for (const width of o.widths) {
+    const args = process.argv.slice(2).filter((a, i, all) => a !== '--width' && all[i - 1] !== '--width' && a !== '--json');
+    const r = spawnSync(process.execPath, [__filename, ...args, '--width', String(width), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const lines = r.stdout.trim().split('\n');
+    for (const l of lines.slice(0, -1)) console.log(l);
+    if (r.status !== 0 && !lines.length) throw new Error(`width ${width}: child exited ${r.status}`);
+    rows.push({ width, ...JSON.parse(lines[lines.length - 1]) });
+  }
+  console.log('\nwidth  ssl-bench s  PyTorch s  step ratio  peak-RSS ratio  (median over steps; ratio < 1: ssl-bench faster)');
+  for (const r of rows) {
+    const t = r.torch;
+    console.log(`${String(r.width).padStart(5)}  ${r.ours.median_s.toFixed(3).padStart(11)}  ${t ? t.median_s.toFixed(3).padStart(9) : '        -'}  `
+      + `${t ? (r.ours.median_s / t.median_s).toFixed(2).padStart(10) : '         -'}  ${t ? (r.ours.peak_rss_gb / t.peak_rss_gb).toFixed(2).padStart(14) : '             -'}`
+      + (t && t.blas.kind !== 'openblas' && t.blas.kind !== 'mkl' ? `  [PyTorch BLAS: ${t.blas.kind}]` : ''));
+  }
+  if (rows.some((r) => r.refused)) process.exitCode = 1;
+}
+
+async function benchWidth(o) {
   const ort = require('onnxruntime-node');
   const { TrainStepRunner } = dist('engine');
   const { initParameters } = dist('nn');
@@ -178,18 +221,31 @@ async function main() {
     + `peak RSS ${ours.peak_rss_gb.toFixed(2)} GB, loss ${loss.toFixed(4)} `
     + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}]`);
   await runner.release();
-  if (!o.torch) return;
+  if (!o.torch) return { ours, torch: null };
   if (!useTorch) {
     console.log(TORCH_HELP);
-    process.exitCode = 1;
-    return;
+    return { ours, torch: null, refused: true };
+  }
+  const blas = torchRuns[0].blas;
+  const blasLine = `PyTorch BLAS: ${blas.kind} (${blas.libraries.join(', ') || 'no BLAS library mapped'}), SGEMM 512³ ${blas.sgemm_gflops.toFixed(1)} GFLOP/s`;
+  console.log(blasLine);
+  if (blas.kind === 'reference' || blas.kind === 'unknown') {
+    const msg = `PyTorch runs on the ${blas.kind} BLAS: its Linear layers are ~25x slower than with OpenBLAS, so a ratio would flatter ssl-bench. `
+      + 'Install libopenblas0-pthread (apt-get install libopenblas0-pthread)';
+    if (!o.allowReferenceBlas) {
+      console.log(`REFUSED: ${msg}, or pass --allow-reference-blas to compare anyway.`);
+      return { ours, torch: null, refused: true };
+    }
+    console.log(`WARNING (--allow-reference-blas): ${msg}. The ratio below is NOT a fair comparison.`);
   }
   const torchTimes = torchRuns.flatMap((r) => r.times_s);
   const torch = { median_s: median(torchTimes), peak_rss_gb: Math.max(...torchRuns.map((r) => r.peak_rss_gb)), loss: torchRuns[torchRuns.length - 1].loss };
   console.log(`PyTorch ${torchRuns[0].torch}: step median ${torch.median_s.toFixed(3)} s over ${torchTimes.length} steps (min ${Math.min(...torchTimes).toFixed(3)} s), `
     + `peak RSS ${torch.peak_rss_gb.toFixed(2)} GB, loss ${torch.loss.toFixed(4)} [threads ${torchRuns[0].threads}, ${rounds} rounds interleaved]`);
   console.log(`ratio ssl-bench / PyTorch: ${(ours.median_s / torch.median_s).toFixed(2)} (median step), `
-    + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak RSS)`);
+    + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak RSS)`
+    + (blas.kind === 'openblas' || blas.kind === 'mkl' ? '' : '  [UNFAIR: reference BLAS]'));
+  return { ours, torch: { ...torch, blas, threads: torchRuns[0].threads } };
 }
 
 function runTorch(args) {

@@ -1,6 +1,6 @@
 """PyTorch reference for ssl-bench's step benchmark and gradient cross-check.
 
-Builds the same ResNet-18-CIFAR (METHODS.md 2.1: 3x3 stem, no stem ReLU, no max-pool) with a
+Builds the same ResNet-18-CIFAR (docs/methods.md §2.1: 3x3 stem, no stem ReLU, no max-pool) with a
 SimCLR projection head and NT-Xent loss that `scripts/bench-step.js` builds in ssl-bench.
 
   bench      time a two-view SGD-momentum training step, print JSON (median seconds, peak RSS)
@@ -10,6 +10,7 @@ Run with Debian's interpreter (/usr/bin/python3) after `apt-get install python3-
 libopenblas0-pthread`: the default reference BLAS makes torch's Linear layers ~25x slower.
 """
 import json
+import os
 import resource
 import statistics
 import sys
@@ -87,6 +88,37 @@ def nt_xent(z0, z1, temperature=0.5):
     return F.cross_entropy(logits, labels)
 
 
+def blas_in_use():
+    """The BLAS library this process loaded (from /proc/self/maps) and a measured SGEMM rate.
+
+    Debian's torch links the system libblas.so.3, which the alternatives system points at either
+    the reference BLAS (unthreaded, unblocked) or OpenBLAS; torch's Linear layers go through it.
+    """
+    a = torch.randn(512, 512)
+    a @ a  # loads the BLAS
+    libs = set()
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            path = line.split()[-1] if len(line.split()) >= 6 else ''
+            if 'blas' in path.lower() or 'lapack' in path.lower() or 'mkl' in path.lower():
+                libs.add(path)
+    real = sorted(os.path.realpath(p) for p in libs)
+    if any('openblas' in p for p in real):
+        kind = 'openblas'
+    elif any('mkl' in p for p in real):
+        kind = 'mkl'
+    elif any('/blas/libblas' in p for p in real):
+        kind = 'reference'
+    else:
+        kind = 'unknown'
+    n, reps = 512, 5
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ a
+    gflops = 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+    return {'kind': kind, 'libraries': real, 'sgemm_gflops': gflops}
+
+
 def bench(args):
     torch.set_num_threads(args.get('threads', 2))
     torch.manual_seed(0)
@@ -108,7 +140,7 @@ def bench(args):
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({'median_s': statistics.median(times), 'times_s': times, 'loss': float(loss),
                       'peak_rss_gb': peak_kib / 1024 ** 2, 'threads': torch.get_num_threads(),
-                      'torch': torch.__version__}))
+                      'torch': torch.__version__, 'blas': blas_in_use()}))
 
 
 def crosscheck(args):
