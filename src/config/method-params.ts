@@ -1,4 +1,4 @@
-import { ObjectSpec, ValuesOf, obj, int, num, bool, prob, tuple } from './spec';
+import { ObjectSpec, ValuesOf, obj, int, num, bool, oneOf, prob, tuple } from './spec';
 
 /**
  * Allowed `method.params` per method, with the CIFAR-10 docs-script values as defaults where the
@@ -27,6 +27,11 @@ const simclrHead = {
   projection_hidden_dim: dim('projection head hidden size', 512),
   projection_out_dim: dim('projection head output size', 128),
 };
+
+const dclNegatives = oneOf(
+  'log-sum-exp over the negatives: joint (one over same-view and cross-view negatives) or separate (one per set, as every published row, docs/methods.md §4.21)',
+  ['joint', 'separate'], 'joint',
+);
 
 const simsiamNets = {
   projection_hidden_dim: dim('projection head hidden size', 2048),
@@ -60,6 +65,7 @@ export const METHOD_PARAMS = {
     projection_hidden_dim: dim('projection head hidden size', 2048),
     projection_out_dim: dim('projection head output size', 2048),
     projection_layers: projectionLayers(2),
+    normalisation: oneOf('per_view: standardise each view over its own batch; joint: both views over their stacked 2N rows (the published ImageNet1k R50 row, docs/methods.md §4.21)', ['per_view', 'joint'], 'per_view'),
   }),
   byol: obj('BYOL (METHODS.md §4.2)', {
     projection_hidden_dim: dim('projection head hidden size', 1024),
@@ -70,11 +76,13 @@ export const METHOD_PARAMS = {
   }),
   dcl: obj('DCL (METHODS.md §4.3)', {
     temperature: temperature(0.1),
+    negatives: dclNegatives,
     ...simclrHead,
   }),
   dclw: obj('DCLW (METHODS.md §4.4)', {
     temperature: temperature(0.1),
     sigma: num('temperature of the von Mises-Fisher positive weighting', 0.5, positive),
+    negatives: dclNegatives,
     ...simclrHead,
   }),
   dino: obj('DINO (METHODS.md §4.5)', {
@@ -160,6 +168,7 @@ export const METHOD_PARAMS = {
   tico: obj('TiCo (METHODS.md §4.18)', {
     beta: ema('momentum of the running covariance estimate', 0.9),
     rho: num('weight of the covariance contrast term', 8, { minimum: 0 }),
+    detach_batch_covariance: bool('stop the gradient through this batch\'s covariance z_aᵀz_a/N (false: the published Imagenette and ImageNet1k rows, docs/methods.md §4.21)', true),
     projection_hidden_dim: dim('projection head hidden size', 1024),
     projection_out_dim: dim('projection head output size', 256),
     momentum_start: ema('EMA momentum of the target network at epoch 0', 0.996),

@@ -5,9 +5,11 @@
  */
 export { ntXentLoss, ntXentLossWithBank, NT_XENT_DEFAULTS } from './ntxent';
 export { dclLoss, dclwLoss, negativeMisesFisherWeights, DCL_DEFAULTS } from './dcl';
+export type { DclNegatives } from './dcl';
 export { negativeCosineSimilarity, NEGATIVE_COSINE_DEFAULTS } from './negative-cosine';
 export { simSiamLoss, byolLoss, fastSiamLoss } from './siamese';
 export { barlowTwinsLoss, BARLOW_TWINS_DEFAULTS } from './barlow-twins';
+export type { BarlowTwinsNormalisation } from './barlow-twins';
 export { vicregLoss, vicregTerms, VICREG_DEFAULTS } from './vicreg';
 export type { VicregWeights } from './vicreg';
 export { ticoLoss, TICO_DEFAULTS } from './tico';

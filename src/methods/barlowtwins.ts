@@ -7,10 +7,12 @@
  *
  * CIFAR-10 (`projection_layers: 2`): g = Lin(D→2048, no bias)–BN–ReLU–Lin(2048→2048);
  * Imagenette/ImageNet (`projection_layers: 3`): BarlowTwinsProjectionHead. No stop-gradient, no
- * momentum network. kNN uses f.
+ * momentum network. kNN uses f. `normalisation: joint` standardises both views over their stacked
+ * 2N rows, as the published ImageNet1k R50 row (§4.21).
  */
-import { barlowTwinsLoss } from '../losses';
+import { BARLOW_TWINS_DEFAULTS, barlowTwinsLoss } from '../losses';
 import { barlowTwinsProjectionHead, byolProjectionHead } from '../nn/heads';
+import { choiceParam } from './choice-param';
 import { numberParam, type Method } from './method';
 import { projectedPairMethod } from './projected-pair';
 
@@ -19,12 +21,13 @@ export const barlowtwins: Method = {
   section: '§4.1',
   create({ backbone, params }) {
     const lambda = numberParam(params, 'lambda');
+    const normalisation = choiceParam(params, 'normalisation', ['per_view', 'joint'] as const);
     const hidden = numberParam(params, 'projection_hidden_dim');
     const outDim = numberParam(params, 'projection_out_dim');
     // The 2-layer CIFAR head has BYOL's layout: Lin(nb)–BN–ReLU–Lin(with bias).
     const projectionHead = numberParam(params, 'projection_layers') === 3
       ? barlowTwinsProjectionHead(backbone.featureDim, hidden, outDim)
       : byolProjectionHead(backbone.featureDim, hidden, outDim);
-    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: barlowTwinsLoss(z0, z1, lambda) }));
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: barlowTwinsLoss(z0, z1, lambda, BARLOW_TWINS_DEFAULTS.eps, normalisation) }));
   },
 };

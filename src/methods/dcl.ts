@@ -6,9 +6,11 @@
  *   L = DCL(z_0, z_1; τ)                                          positive left out of the denominator, τ = 0.1
  *
  * g = Lin(D→hidden, no bias)–BN–ReLU–Lin(hidden→out, no bias)–BN(out), (512, 128) on CIFAR-10. kNN uses f.
+ * `negatives: separate` selects the two-log-sum-exp form every published row was run with (§4.21).
  */
 import { dclLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
+import { choiceParam } from './choice-param';
 import { numberParam, type Method } from './method';
 import { projectedPairMethod } from './projected-pair';
 
@@ -17,7 +19,8 @@ export const dcl: Method = {
   section: '§4.3',
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
+    const negatives = choiceParam(params, 'negatives', ['joint', 'separate'] as const);
     const projectionHead = simclrProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'));
-    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: dclLoss(z0, z1, temperature) }));
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: dclLoss(z0, z1, temperature, negatives) }));
   },
 };

@@ -7,10 +7,12 @@
  *   w_i = 2 − N·softmax_i(sg(ẑ_0,i·ẑ_1,i)/σ)                      σ = 0.5, over the local batch
  *   L = DCLW(z_0, z_1; τ, σ)                                      τ = 0.1
  *
- * Same head as DCL: (512, 128) on CIFAR-10. kNN uses f.
+ * Same head as DCL: (512, 128) on CIFAR-10. kNN uses f. `negatives: separate` selects the
+ * two-log-sum-exp form every published row was run with (§4.21).
  */
 import { dclwLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
+import { choiceParam } from './choice-param';
 import { numberParam, type Method } from './method';
 import { projectedPairMethod } from './projected-pair';
 
@@ -20,7 +22,8 @@ export const dclw: Method = {
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
     const sigma = numberParam(params, 'sigma');
+    const negatives = choiceParam(params, 'negatives', ['joint', 'separate'] as const);
     const projectionHead = simclrProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'));
-    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: dclwLoss(z0, z1, temperature, sigma) }));
+    return projectedPairMethod(backbone, projectionHead, (z0, z1) => ({ loss: dclwLoss(z0, z1, temperature, sigma, negatives) }));
   },
 };

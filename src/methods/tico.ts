@@ -10,12 +10,13 @@
  *
  * Imagenette: g = TiCoProjectionHead(D, 1024, 256): Lin(D→1024, no bias)–BN–ReLU–Lin(1024→256);
  * m follows lightly's cosine schedule 0.996 → 1.0 evaluated on the *epoch* index. One asymmetric
- * term per step. kNN uses f (the online backbone).
+ * term per step. kNN uses f (the online backbone). `detach_batch_covariance: false` (and ρ = 20 on
+ * Imagenette) is how the published rows were run (§4.21).
  */
 import { ticoLoss } from '../losses';
 import { cosineValue } from '../optim';
 import { ticoProjectionHead } from '../nn/heads';
-import { numberParam, type Method, type MethodState } from './method';
+import { booleanParam, numberParam, type Method, type MethodState } from './method';
 import { momentumCopies } from './projected-pair';
 
 export const tico: Method = {
@@ -24,6 +25,7 @@ export const tico: Method = {
   create({ backbone, params }) {
     const beta = numberParam(params, 'beta');
     const rho = numberParam(params, 'rho');
+    const detachBatchCovariance = booleanParam(params, 'detach_batch_covariance');
     const outDim = numberParam(params, 'projection_out_dim');
     const projectionHead = ticoProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), outDim);
     const momentumStart = numberParam(params, 'momentum_start');
@@ -46,7 +48,7 @@ export const tico: Method = {
         const gt = step.forward(projectionHead, { prefix: 'projection_head_momentum' });
         const za = projectionHead.forward(g, backbone.module.forward(f, x0));
         const zb = projectionHead.forward(gt, backbone.module.forward(ft, x1));
-        const { loss, cNext } = ticoLoss(za, zb, step.state(covariance.name), beta, rho);
+        const { loss, cNext } = ticoLoss(za, zb, step.state(covariance.name), beta, rho, detachBatchCovariance);
         step.setState(covariance.name, cNext);
         return { loss };
       },
