@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { UserError } from '../errors';
-import { loadConfig, configHash, resolvedConfigYaml, displayPath } from '../config';
+import { loadConfig, configHash, resolvedConfigYaml, displayPath, expandConfigArgs } from '../config';
 import type { ResolvedConfig } from '../config';
 import { addSetOption } from '../config/set-option';
 import { writeFileAtomic } from '../util/atomic';
@@ -29,7 +29,7 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-/** Whether `runDir` already holds a finished result (summary.json with status "finished"). */
+/** Whether `runDir` already holds a completed run (summary.json with status "finished", or "smoke" for a --max-steps run). */
 function finishedSummary(runDir: string): string | null {
   const file = path.join(runDir, 'summary.json');
   let text: string;
@@ -46,7 +46,7 @@ function finishedSummary(runDir: string): string | null {
     throw new UserError(`${displayPath(file)}: malformed summary.json (${(err as Error).message}); delete it or rerun with --force`);
   }
   const status = (summary as { status?: unknown } | null)?.status;
-  return status === 'finished' ? file : null;
+  return status === 'finished' || status === 'smoke' ? file : null;
 }
 
 /**
@@ -57,7 +57,7 @@ export function registerRun(program: Command): void {
   const cmd = program
     .command('run')
     .description('train and evaluate configs; each run writes to <output>/<name>-<hash>/')
-    .argument('<configs...>', 'config files (YAML)')
+    .argument('<configs...>', 'config files (YAML) or folders of them; files marked `abstract: true` (a suite\'s base.yaml) are skipped')
     .option('--output <dir>', 'folder that receives run directories (overrides the config\'s output)')
     .option('--resume', 'continue unfinished runs from their last checkpoint')
     .option('--force', 'rerun even when a finished result exists')
@@ -65,13 +65,25 @@ export function registerRun(program: Command): void {
     .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core); results depend on it only in float rounding', positiveInteger);
   addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
     const set = opts.maxSteps !== undefined ? [...(opts.set ?? []), `train.max_steps=${opts.maxSteps}`] : opts.set ?? [];
+    const expanded = expandConfigArgs(files);
+    const runnable = expanded.filter((f) => !f.abstract).map((f) => f.file);
+    const abstract = expanded.filter((f) => f.abstract).map((f) => f.file);
+    if (runnable.length === 0) {
+      throw new UserError(`run: ${abstract.join(', ')} ${abstract.length === 1 ? 'is' : 'are'} abstract (only meant to be extended); run a config that extends ${abstract.length === 1 ? 'it' : 'them'}`);
+    }
+    for (const file of abstract) process.stdout.write(`${file}: abstract (only meant to be extended), skipped\n`);
     const plans: PlannedRun[] = [];
-    for (const file of files) {
+    for (const file of runnable) {
       const config = loadConfig(file, { set });
       if (opts.output !== undefined) config.output = opts.output;
       const runDir = path.join(config.output, `${config.name}-${configHash(config)}`);
+      // Same name and hash: the same experiment (e.g. configs/cifar10/simclr.yaml, the alias of the
+      // suite's default SimCLR row, next to that row), so it runs once.
       const twin = plans.find((p) => p.runDir === runDir);
-      if (twin) throw new UserError(`run: ${file} and ${twin.file} resolve to the same run ${runDir}; give one a different name or settings`);
+      if (twin) {
+        process.stdout.write(`${file}: same experiment as ${twin.file} (${runDir}), run once\n`);
+        continue;
+      }
       plans.push({ file, config, runDir });
     }
     for (const { file, config, runDir } of plans) {

@@ -17,6 +17,7 @@ interface TableCommandOptions {
   widths?: string;
   order?: string;
   includeDiverged?: boolean;
+  includeSmoke?: boolean;
   linkText: string;
   footnote: string[];
   footnoteFile: string[];
@@ -48,7 +49,7 @@ function tableAsJson(table: Table, format: string): string {
     columns: table.columns.map((c, i) => ({ id: c.id, header: c.header, width: table.widths[i] })),
     rows: table.groups.map((g) => ({
       label: g.key.label, marker: g.key.marker, backbone: g.key.backboneLabel, batch_size: g.key.batchSize,
-      epochs: g.key.epochs, dataset: g.key.dataset, status: g.key.diverged ? 'diverged' : 'finished',
+      epochs: g.key.epochs, dataset: g.key.dataset, status: g.key.diverged ? 'diverged' : g.key.smoke ? 'smoke' : 'finished',
       seeds: g.runs.map((r) => r.seed), metrics: g.metrics, runtime_minutes: g.runtimeMinutes, peak_memory_gb: g.peakMemoryGb,
       memory_kind: g.memoryKind, cells: table.columns.map((c) => c.display(g, ctx)),
     })),
@@ -68,6 +69,7 @@ export function registerTable(program: Command): void {
     .option('--widths <list>', 'RST :widths: values, one per column (e.g. 20,20,20,20,30,20,20)')
     .option('--order <file|list>', 'row order: a file with one model label per line, or a comma-separated list')
     .option('--include-diverged', 'also show diverged runs, marked "(diverged)"')
+    .option('--include-smoke', 'also show --max-steps smoke runs (status smoke), marked "(smoke)"')
     .option('--link-text <template>', 'text of Tensorboard/Checkpoint links; {kind} and {name} are replaced', DEFAULT_LINK_TEXT)
     .option('--footnote <text>', 'paragraph written after the table, verbatim (repeatable)', collect, [])
     .option('--footnote-file <file>', 'file whose text is one footnote paragraph (repeatable)', collect, [])
@@ -93,6 +95,7 @@ export function registerTable(program: Command): void {
         title: options.title,
         order,
         includeDiverged: options.includeDiverged,
+        includeSmoke: options.includeSmoke,
         linkText: options.linkText,
         footnotes,
       });

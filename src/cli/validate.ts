@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors';
-import { loadConfig, configHash } from '../config';
+import { loadConfig, configHash, expandConfigArgs } from '../config';
 import { addSetOption } from '../config/set-option';
 
 interface ValidateResult {
   file: string;
   ok: boolean;
   hash?: string;
+  /** Only meant to be extended (`abstract: true`): checked, but not an experiment by itself. */
+  abstract?: boolean;
   error?: string;
 }
 
@@ -15,19 +17,20 @@ export function registerValidate(program: Command): void {
   const cmd = program
     .command('validate')
     .description('check config files without running them: prints "ok <file> (<hash>)" or the error for each')
-    .argument('<files...>', 'config files (YAML)')
+    .argument('<files...>', 'config files (YAML) or folders of them (abstract files such as base.yaml are checked too)')
     .option('--json', 'print the results as a JSON array');
   addSetOption(cmd).action((files: string[], opts: { set?: string[]; json?: boolean }) => {
-    const results: ValidateResult[] = files.map((file) => {
+    const results: ValidateResult[] = expandConfigArgs(files).map(({ file, abstract }) => {
       try {
-        return { file, ok: true, hash: configHash(loadConfig(file, { set: opts.set ?? [] })) };
+        const hash = configHash(loadConfig(file, { set: opts.set ?? [] }));
+        return abstract ? { file, ok: true, hash, abstract } : { file, ok: true, hash };
       } catch (err) {
         if (err instanceof UserError) return { file, ok: false, error: err.message };
         throw err;
       }
     });
     if (opts.json) out(JSON.stringify(results, null, 2));
-    else for (const r of results) r.ok ? out(`ok ${r.file} (${r.hash})`) : process.stderr.write(`${r.error}\n`);
+    else for (const r of results) r.ok ? out(`ok ${r.file} (${r.abstract ? 'abstract, only meant to be extended' : r.hash})`) : process.stderr.write(`${r.error}\n`);
     const invalid = results.filter((r) => !r.ok).length;
     if (invalid > 0) throw new UserError(`validate: ${invalid} of ${results.length} config${results.length === 1 ? '' : 's'} invalid`);
   });

@@ -1,4 +1,4 @@
-export { loadConfig, displayPath } from './load';
+export { loadConfig, displayPath, isAbstractConfig, expandConfigArgs } from './load';
 export type { LoadOptions } from './load';
 export { configHash, resolvedConfigYaml, canonicalJson } from './hash';
 export type { ResolvedConfig, OptimizerConfig, ScheduleConfig, ProbeConfig, ParamValue } from './types';

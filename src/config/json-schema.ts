@@ -21,6 +21,10 @@ export function configJsonSchema(): Json {
       description: 'config file(s) this one builds on, relative to this file; deep merge, this file wins',
       oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     },
+    abstract: {
+      description: 'true: this file is only meant to be extended (a suite base.yaml); run and table skip it. Not inherited, not part of the run hash',
+      type: 'boolean',
+    },
     ...props,
   };
   return {

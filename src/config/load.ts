@@ -59,9 +59,10 @@ function readConfigText(abs: string, ref: Reference | null): string {
 function loadWithExtends(abs: string, chain: string[], ref: Reference | null): LNode | null {
   const display = displayPath(abs);
   const text = readConfigText(abs, ref);
-  const tree = parseLocated(text, (line, col) => ({ file: display, line, col }));
-  if (!tree) return null;
-  if (tree.kind !== 'map') fail(tree.origin, '(root)', `expected a mapping of config fields, got ${describeNode(tree)}`);
+  const parsed = parseLocated(text, (line, col) => ({ file: display, line, col }));
+  if (!parsed) return null;
+  if (parsed.kind !== 'map') fail(parsed.origin, '(root)', `expected a mapping of config fields, got ${describeNode(parsed)}`);
+  const tree = withoutAbstract(parsed);
   const ext = tree.entries.get('extends');
   if (!ext) return tree;
 
@@ -79,6 +80,63 @@ function loadWithExtends(abs: string, chain: string[], ref: Reference | null): L
   }
   const child: LNode = { kind: 'map', entries: own, origin: tree.origin };
   return merged ? mergeTrees(merged, child) : child;
+}
+
+/**
+ * `abstract: true` marks a file that is only meant to be extended (a suite's base.yaml): it is not
+ * an experiment by itself, so `run` and `table` skip it. Like `extends` it belongs to the file, not
+ * to the experiment: it is removed before merging (a child of an abstract file is concrete) and
+ * never reaches the resolved config or its hash.
+ */
+function withoutAbstract(tree: LNode & { kind: 'map' }): LNode & { kind: 'map' } {
+  const entry = tree.entries.get('abstract');
+  if (!entry) return tree;
+  if (entry.value.kind !== 'scalar' || typeof entry.value.value !== 'boolean') {
+    fail(entry.value.origin, 'abstract', `expected true or false, got ${describeNode(entry.value)}`);
+  }
+  const entries = new Map(tree.entries);
+  entries.delete('abstract');
+  return { ...tree, entries };
+}
+
+/** Whether `file` itself says `abstract: true` (its parents' flags do not count). */
+export function isAbstractConfig(file: string): boolean {
+  const abs = path.resolve(file);
+  const display = displayPath(abs);
+  const tree = parseLocated(readConfigText(abs, null), (line, col) => ({ file: display, line, col }));
+  if (!tree || tree.kind !== 'map') return false;
+  const entry = tree.entries.get('abstract');
+  if (!entry) return false;
+  if (entry.value.kind !== 'scalar' || typeof entry.value.value !== 'boolean') {
+    fail(entry.value.origin, 'abstract', `expected true or false, got ${describeNode(entry.value)}`);
+  }
+  return entry.value.value;
+}
+
+/**
+ * The config files named by command-line arguments, in order: a file as given, a folder as its
+ * `*.yaml` / `*.yml` files (sorted, not recursive), each with whether it says `abstract: true`.
+ * A file that cannot be read or parsed counts as concrete: loading it reports the problem.
+ */
+export function expandConfigArgs(args: readonly string[]): { file: string; abstract: boolean }[] {
+  const out: { file: string; abstract: boolean }[] = [];
+  for (const arg of args) {
+    let files = [arg];
+    if (fs.existsSync(arg) && fs.statSync(arg).isDirectory()) {
+      files = fs.readdirSync(arg).filter((n) => /\.ya?ml$/i.test(n)).sort().map((n) => path.join(arg, n));
+      if (files.length === 0) throw new UserError(`${arg}: folder holds no .yaml config files`);
+    }
+    for (const file of files) {
+      let abstract = false;
+      try {
+        abstract = isAbstractConfig(file);
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+      }
+      out.push({ file, abstract });
+    }
+  }
+  return out;
 }
 
 function extendsList(value: LNode): Reference[] {

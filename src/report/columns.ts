@@ -53,7 +53,7 @@ export function metricHeader(metric: string, compact: boolean): string {
 
 export function modelName(group: RunGroup): string {
   const name = `${group.key.label}${group.key.marker}`;
-  return group.key.diverged ? `${name} (diverged)` : name;
+  return group.key.diverged ? `${name} (diverged)` : group.key.smoke ? `${name} (smoke)` : name;
 }
 
 /** The model label without footnote markers (`*`, `\*`), as used in link texts. */

@@ -10,6 +10,8 @@ export interface GroupKey {
   epochs: number;
   dataset: string;
   diverged: boolean;
+  /** A --max-steps run (status smoke): shown only on request, never merged with real results. */
+  smoke: boolean;
 }
 
 export interface MetricStats {
@@ -52,6 +54,7 @@ export function groupKeyOf(summary: RunSummary): GroupKey {
     epochs: summary.epochs,
     dataset: summary.dataset,
     diverged: summary.status === 'diverged',
+    smoke: summary.status === 'smoke',
   };
 }
 

@@ -10,7 +10,8 @@ import { JsonSyntaxError, parseJsonWithPositions, type JsonPath, type ParsedJson
  */
 
 export const SUMMARY_SCHEMA_VERSION = 1;
-export const RUN_STATUSES = ['finished', 'diverged', 'failed', 'running'] as const;
+/** `smoke`: completed, but `train.max_steps` stopped training before its configured epochs (a smoke test, not a result). */
+export const RUN_STATUSES = ['finished', 'smoke', 'diverged', 'failed', 'running'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const MEMORY_KINDS = ['device', 'process-rss'] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
@@ -82,7 +83,7 @@ const nonEmpty: Spec = { kind: 'string', minLength: 1 };
 
 const SUMMARY_FIELDS = {
   schema_version: { spec: { kind: 'const', value: SUMMARY_SCHEMA_VERSION }, description: 'Version of this file format.' },
-  status: { spec: { kind: 'enum', values: RUN_STATUSES }, description: 'Run outcome; tables show finished runs (and diverged ones on request).' },
+  status: { spec: { kind: 'enum', values: RUN_STATUSES }, description: 'Run outcome; tables show finished runs (diverged and smoke ones on request). "smoke": completed, but train.max_steps stopped training before its configured epochs, so epochs is the configured count, not the trained one.' },
   method: { spec: { kind: 'string', pattern: /^[a-z0-9][a-z0-9-]*$/, allowed: 'a lowercase method id like "simclr"' }, description: 'Method id.' },
   label: { spec: nonEmpty, description: 'Model label printed in tables, e.g. "Moco".' },
   marker: { spec: { kind: 'string' }, description: 'Footnote marker appended to the label, e.g. "*"; empty for none.' },

@@ -23,6 +23,8 @@ export interface TableOptions {
   /** Model labels (with or without marker) in the wanted row order. */
   order?: string[];
   includeDiverged?: boolean;
+  /** Also show smoke runs (status smoke: stopped by train.max_steps), marked "(smoke)". */
+  includeSmoke?: boolean;
   /** Link text template for link columns; `{kind}` and `{name}` are substituted. */
   linkText?: string;
   /** Paragraphs written after the table, verbatim. */
@@ -32,12 +34,18 @@ export interface TableOptions {
 export const DEFAULT_LINK_TEXT = 'link';
 
 export function buildTable(runs: readonly CollectedRun[], options: TableOptions = {}): Table {
-  const shown = runs.filter((r) => r.summary.status === 'finished' || (options.includeDiverged && r.summary.status === 'diverged'));
+  const shown = runs.filter((r) => r.summary.status === 'finished'
+    || (options.includeDiverged && r.summary.status === 'diverged')
+    || (options.includeSmoke && r.summary.status === 'smoke'));
   if (shown.length === 0) {
     const counts = new Map<string, number>();
     for (const r of runs) counts.set(r.summary.status, (counts.get(r.summary.status) ?? 0) + 1);
     const found = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
-    throw new UserError(`no finished runs to tabulate (found ${found}); tables show finished runs${options.includeDiverged ? ' and diverged ones' : ' (add --include-diverged to show diverged ones)'}`);
+    const hints = [
+      options.includeDiverged ? null : 'add --include-diverged to show diverged ones',
+      options.includeSmoke ? null : counts.has('smoke') ? 'add --include-smoke to show --max-steps smoke runs' : null,
+    ].filter((h) => h !== null);
+    throw new UserError(`no finished runs to tabulate (found ${found}); tables show finished runs${options.includeDiverged ? ' and diverged ones' : ''}${hints.length ? ` (${hints.join('; ')})` : ''}`);
   }
   const groups = orderGroups(groupRuns(shown), options.order);
   const datasets = [...new Set(groups.map((g) => g.key.dataset))];
@@ -102,7 +110,8 @@ export function orderGroups(groups: readonly RunGroup[], order?: readonly string
     || compareText(a.key.backboneLabel, b.key.backboneLabel)
     || a.key.batchSize - b.key.batchSize
     || a.key.epochs - b.key.epochs
-    || Number(a.key.diverged) - Number(b.key.diverged));
+    || Number(a.key.diverged) - Number(b.key.diverged)
+    || Number(a.key.smoke) - Number(b.key.smoke));
 }
 
 /** Parses an --order value: a file with one label per line (# comments) or a comma-separated list. */

@@ -35,7 +35,8 @@ import type { InterruptSignal } from './interrupt';
  * that evaluation's wall time.
  *
  * summary.json status: "running" from the start (and after a SIGKILL), "finished" once the
- * backbone is exported and the post-training evaluations are in, "diverged" on a NaN/Inf loss
+ * backbone is exported and the post-training evaluations are in ("smoke" instead when
+ * train.max_steps stopped training before its configured epochs), "diverged" on a NaN/Inf loss
  * (nothing of the diverged state is saved), "failed" after SIGINT/SIGTERM (a checkpoint was saved
  * after the current step; --resume goes on) or an exception. runtime_minutes counts pretraining
  * wall time of every session up to its last checkpoint-or-end: steps, epoch-end evaluation (kNN,
@@ -288,7 +289,9 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
       // Not refreshed after them: peak memory, like runtime, is the pretraining's.
       post = { metrics, seconds: clock() - postStart };
     }
-    return { status: 'finished', summary: writeStatus('finished', post) };
+    // A run that max_steps stopped before its configured epochs is a smoke test, not a result.
+    const completedStatus: RunStatus = stepCap < totalSteps ? 'smoke' : 'finished';
+    return { status: 'finished', summary: writeStatus(completedStatus, post) };
   } catch (err) {
     // Best effort: leave a truthful status behind; the checkpoint still allows --resume.
     try {

@@ -61,7 +61,7 @@ function summaryStatus(file: string): string | null {
 export function inspectRunDir(dir: string): RunDirState {
   const summaryFile = path.join(dir, SUMMARY_FILE);
   const status = summaryStatus(summaryFile);
-  if (status === 'finished') return { kind: 'finished', summaryFile };
+  if (status === 'finished' || status === 'smoke') return { kind: 'finished', summaryFile };
   if (status === 'diverged') return { kind: 'diverged', summaryFile };
   const hasCheckpoint = fs.existsSync(path.join(dir, CHECKPOINT_FILE));
   if (status !== null || hasCheckpoint || fs.existsSync(path.join(dir, METRICS_FILE))) return { kind: 'unfinished', hasCheckpoint };
