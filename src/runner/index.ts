@@ -31,6 +31,8 @@ export interface RunOptions {
   clock?: () => number;
   /** Intra-op threads per ORT session (default: every core); two runs side by side use 1 each. */
   threads?: number;
+  /** Run only these seeds of n_runs (a sweep task runs one); default: all of them. */
+  seeds?: readonly number[];
 }
 
 type Plan = { seed: number; dir: string; start: 'fresh' | 'resume' } | { seed: number; dir: string; skip: string; failed: boolean };
@@ -69,11 +71,11 @@ export async function runExperiment(config: ResolvedConfig, runDir: string, opti
     log(`--force: previous results moved to ${displayPath(aside)}`);
     writeFileAtomic(path.join(runDir, CONFIG_FILE), resolvedConfigYaml(config));
   }
-  const runs = seedRuns(runDir, config);
+  const runs = seedRuns(runDir, config).filter((r) => options.seeds === undefined || options.seeds.includes(r.seed));
   const plans = runs.map(({ seed, dir }) => plan(inspectRunDir(dir), seed, dir, options));
   const failures: string[] = [];
   for (const p of plans) {
-    const title = runs.length === 1 ? path.basename(runDir) : `${path.basename(runDir)}/seed${p.seed}`;
+    const title = config.n_runs === 1 ? path.basename(runDir) : `${path.basename(runDir)}/seed${p.seed}`;
     if ('skip' in p) {
       log(`${title}: ${p.skip}`);
       if (p.failed) failures.push(`${title} diverged`);
