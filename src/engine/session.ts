@@ -49,8 +49,25 @@ export function vulkanLoaderPresent(): boolean {
   return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
+/**
+ * Whether the machine has a GPU that Vulkan could drive. With Mesa's lavapipe installed (the CI
+ * machines have it, to test the WebGPU path) Dawn otherwise picks that CPU adapter for 'auto', and
+ * a step runs several times slower than on the CPU EP.
+ */
+export function gpuDevicePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const has = (dir: string, prefix: string) => {
+    try {
+      return fs.readdirSync(dir).some((f) => f.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  };
+  return has('/dev/dri', 'renderD') || has('/dev', 'nvidia');
+}
+
 const WEBGPU_HINT = 'WebGPU needs a GPU, its Vulkan driver and the Vulkan loader (Debian: apt-get install libvulkan1 libglvnd0 libglx0 libegl1; '
-  + 'for NVIDIA containers also VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); Dawn rejects software Vulkan (llvmpipe); or use device: cpu';
+  + 'for NVIDIA containers also VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); Dawn rejects the Mesa 22 lavapipe of Debian bookworm (Mesa 25 works, on the CPU, slowly); or use device: cpu';
 
 const INSTALL_CUDA_HINT = 'run `npm run install:cuda` (downloads the CUDA 12 EP from NuGet; needs network, CUDA 12 and cuDNN 9) or use device: cpu';
 
@@ -116,7 +133,9 @@ export async function createSession(bytes: Uint8Array, device: Device, opts: Ses
   } else {
     skipped.push('cuda is not installed (`npm run install:cuda`)');
   }
-  if (vulkanLoaderPresent()) {
+  if (!gpuDevicePresent()) {
+    skipped.push('webgpu: no GPU device node (/dev/dri/renderD*, /dev/nvidia*), and a software Vulkan driver (lavapipe) would be slower than the CPU EP');
+  } else if (vulkanLoaderPresent()) {
     try {
       return { session: await open(bytes, 'webgpu', opts), device: 'webgpu' };
     } catch (e) {
