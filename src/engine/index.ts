@@ -3,14 +3,17 @@
  * store, the inference (embedding) model, checkpoints and the standalone backbone export.
  *
  *   createSession(bytes, device, { threads, executionMode, log, profilePrefix }) → { session, device }
- *   buildTrainStep({ name, trainable, frozen?, buffers, optimizer, excludeNormBiasFromWd?, emaPairs?,
- *                    gradClipNorm?, build(step) → { loss, metrics? } }) → TrainStepModel
- *   TrainStepRunner.create(model, initialValues, { device, threads, outputs }) ; runner.step(data, { lr, weightDecay, emaMomentum? })
+ *   buildTrainStep({ name, trainable, frozen?, teachers?, buffers, optimizer, excludeNormBiasFromWd?, emaPairs?,
+ *                    groups?, transforms?, scalars?, gradClipNorm?, build(step) → { loss, metrics? } }) → TrainStepModel
+ *   TrainStepRunner.create(model, initialValues, { device, threads, outputs })
+ *   runner.step(data, { lr, weightDecay, emaMomentum?, values?: { 'group.<g>.lr' | … | <scalar>: number } })
  */
 export { createSession, cudaProviderInstalled, vulkanLoaderPresent } from './session';
 export type { Device, ResolvedDevice, SessionOptions, CreatedSession } from './session';
-export { buildTrainStep, nextName, gradName, SCALAR } from './train-step';
-export type { TrainStepSpec, TrainStepModel, StepBuilder, StateEntry, DataInput } from './train-step';
+export { buildTrainStep, nextName, gradName, groupScalarName, emaTransform, SCALAR } from './train-step';
+export type {
+  TrainStepSpec, TrainStepModel, StepBuilder, StateEntry, DataInput, ParamGroupInputs, StateTransform, TransformContext,
+} from './train-step';
 export { StateStore } from './state-store';
 export type { HostData } from './state-store';
 export { TrainStepRunner } from './runner';

@@ -9,6 +9,8 @@ export interface StepScalars {
   weightDecay: number;
   /** Required when the model has EMA pairs. */
   emaMomentum?: number;
+  /** Every other scalar input of the model (groups' 'group.<name>.*', the spec's own scalars), by name. */
+  values?: Readonly<Record<string, number>>;
 }
 
 export interface StepResult {
@@ -70,10 +72,11 @@ export class TrainStepRunner {
     }
     (this.scalarTensors[SCALAR.lr].data as Float32Array)[0] = scalars.lr;
     (this.scalarTensors[SCALAR.weightDecay].data as Float32Array)[0] = scalars.weightDecay;
-    const ema = this.scalarTensors[SCALAR.emaMomentum];
-    if (ema) {
-      if (scalars.emaMomentum === undefined) throw new Error('this training step has EMA pairs: emaMomentum is required');
-      (ema.data as Float32Array)[0] = scalars.emaMomentum;
+    for (const name of this.model.scalarNames) {
+      if (name === SCALAR.lr || name === SCALAR.weightDecay) continue;
+      const value = name === SCALAR.emaMomentum ? scalars.emaMomentum ?? scalars.values?.[name] : scalars.values?.[name];
+      if (value === undefined) throw new Error(`training step: no value for scalar input '${name}'`);
+      (this.scalarTensors[name].data as Float32Array)[0] = value;
     }
     Object.assign(feeds, this.scalarTensors);
     this.state.feedInto(feeds);

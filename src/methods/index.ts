@@ -4,4 +4,6 @@
  */
 export { methodFor, METHOD_IMPLEMENTATIONS } from './registry';
 export { numberParam, booleanParam } from './method';
-export type { Method, MethodContext, MethodInstance, MethodNetwork, MethodState, SampledInput, SchedulePoint } from './method';
+export type {
+  Method, MethodContext, MethodInstance, MethodNetwork, MethodState, SampledInput, SchedulePoint, ParamGroup, ParamTransform, HostStepAccess,
+} from './method';

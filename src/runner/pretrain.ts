@@ -14,10 +14,11 @@ import { OnlineLinearClassifier } from '../eval/online-linear';
 import { runPostTrainingEvals } from '../eval/probe-protocol';
 import { add, type Tensor } from '../graph';
 import { methodFor, type Method, type MethodInstance, type SchedulePoint } from '../methods';
-import { createBackbone, initParameters, type BufferSpec, type Module, type ParamSpec } from '../nn';
+import { createBackbone, initParameters, type Module } from '../nn';
 import type { MetricValue } from '../report/summary';
 import { createOptimizer, LrSchedule, scaleLr } from '../optim';
 import { BackboneEvaluation, loadRunData, type EvalImages } from './backbone-evaluation';
+import { AssembledMethod } from './assembled-method';
 import type { JsonValue, Position, StepResult, Training } from './training';
 
 /**
@@ -73,51 +74,6 @@ interface CheckpointExtra {
 }
 
 /**
- * Parameter and buffer entries of every network, the EMA pairs and the initial values. Every tensor
- * draws from `runRng.fork('init').fork('init:' + name)` (nn/init.ts), so the backbone a method
- * trains starts from the same values whatever heads the method adds (NoPretraining relies on it).
- */
-function assembleState(method: MethodInstance, runRng: Rng) {
-  const trainable: ParamSpec[] = [];
-  const frozen: ParamSpec[] = [];
-  const buffers: BufferSpec[] = [];
-  const emaPairs: { target: ParamSpec; source: string }[] = [];
-  const initRng = runRng.fork('init');
-  const initial = new Map<string, HostData>();
-  const prefixes = new Set<string>();
-  for (const net of method.networks) {
-    if (prefixes.has(net.prefix)) throw new Error(`method networks: prefix '${net.prefix}' is used twice`);
-    const params = net.module.parameters(net.prefix);
-    const bufs = net.module.buffers(net.prefix);
-    const rename = (name: string, from: string) => `${from}${name.slice(net.prefix.length)}`;
-    if (net.role === 'trained') trainable.push(...params);
-    else if (net.role === 'frozen') frozen.push(...params);
-    else {
-      if (!net.emaOf || !prefixes.has(net.emaOf)) throw new Error(`method network '${net.prefix}': emaOf must name a network declared before it`);
-      for (const p of params) emaPairs.push({ target: p, source: rename(p.name, net.emaOf) });
-    }
-    buffers.push(...bufs);
-    prefixes.add(net.prefix);
-    if (net.initFrom !== undefined) {
-      const from = net.initFrom;
-      if (!prefixes.has(from)) throw new Error(`method network '${net.prefix}': initFrom must name a network declared before it`);
-      for (const s of [...params, ...bufs]) {
-        const source = initial.get(rename(s.name, from));
-        if (!source) throw new Error(`method network '${net.prefix}': '${s.name}' has no counterpart in '${from}'`);
-        initial.set(s.name, source.slice());
-      }
-    } else {
-      for (const [name, value] of initParameters([...params, ...bufs], initRng)) initial.set(name, value);
-    }
-  }
-  for (const s of method.state ?? []) {
-    buffers.push({ name: s.name, shape: s.shape, dtype: s.dtype, init: { type: 'constant', value: 0 } });
-    initial.set(s.name, s.initial(runRng.fork(`state:${s.name}`)));
-  }
-  return { trainable, frozen, buffers, emaPairs, initial };
-}
-
-/**
  * Runs `build` while recording the output of `module` under `prefix` applied to exactly `view`:
  * the method's own training-mode forward pass of its eval backbone on view 0, which the online
  * classifier reads (no second backbone pass, so batch-norm statistics update as without it).
@@ -161,7 +117,7 @@ export class Pretraining implements Training {
     private readonly test: LoadedDataset,
     private readonly evalImages: EvalImages,
     private readonly preset: AugmentPreset,
-    private readonly method: MethodInstance,
+    private readonly assembled: AssembledMethod,
     private readonly backboneModule: Module,
     private readonly featureDim: number,
     private readonly online: OnlineLinearClassifier | null,
@@ -181,7 +137,7 @@ export class Pretraining implements Training {
     this.baseLr = scaleLr(t.optimizer.lr, t.batch_size, t.lr_scaling.reference_batch_size, t.lr_scaling.rule);
     this.schedule = new LrSchedule(t.schedule, t.epochs, this.stepsPerEpoch);
     this.evaluation = new BackboneEvaluation({
-      config, images: evalImages, backbone: { module: backboneModule, prefix: method.evalBackbone, state: runner.state },
+      config, images: evalImages, backbone: { module: backboneModule, prefix: assembled.method.evalBackbone, state: runner.state },
       normalization: preset.normalization, device: runner.device, threads,
     });
   }
@@ -197,21 +153,22 @@ export class Pretraining implements Training {
     const backbone = createBackbone(config.backbone.name, {
       width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.augmentation.input_size,
       splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
+      patchSize: config.backbone.patch_size ?? undefined, depth: config.backbone.depth ?? undefined,
     });
     const method = (opts.method ?? methodFor(config.method.name)).create({ config, params: config.method.params, backbone, batchSize: t.batch_size });
     if (preset.views.length !== method.views) {
       throw new UserError(`augmentation.preset: ${preset.id} gives ${preset.views.length} views, method ${config.method.name} consumes ${method.views}; choose a preset (or n_views override) with ${method.views}`);
     }
-    if (method.networks.some((n) => n.role === 'ema') && !method.emaMomentum) throw new Error(`method ${config.method.name}: has an EMA network but no emaMomentum schedule`);
     const runRng = new Rng(config.seed);
-    const state = assembleState(method, runRng);
+    const state = new AssembledMethod(method, runRng);
     const online = config.eval.online_linear ? new OnlineLinearClassifier(backbone.featureDim, train.classes.length) : null;
     const onlineParams = online?.parameters() ?? [];
     for (const [name, value] of initParameters(onlineParams, runRng.fork('online-linear'))) state.initial.set(name, value);
     const b = t.batch_size;
     const model = buildTrainStep({
       name: `${config.method.name}-${config.backbone.name}`,
-      trainable: [...state.trainable, ...onlineParams], frozen: state.frozen, buffers: state.buffers, emaPairs: state.emaPairs,
+      trainable: [...state.trainable, ...onlineParams], frozen: state.frozen, buffers: state.buffers,
+      emaPairs: state.emaPairs, teachers: state.teachers, groups: state.groups, transforms: state.transforms, scalars: state.scalars,
       optimizer: createOptimizer(t.optimizer),
       excludeNormBiasFromWd: t.optimizer.exclude_norm_bias_from_wd,
       noWeightDecay: onlineParams.map((p) => p.name),
@@ -231,7 +188,11 @@ export class Pretraining implements Training {
       },
     });
     const runner = await TrainStepRunner.create(model, state.initial, { device: config.device, threads: opts.threads, executionMode: 'sequential' });
-    return new Pretraining(config, train, test, evalImages, preset, method, backbone.module, backbone.featureDim, online, model, runner, runRng, opts.threads);
+    return new Pretraining(config, train, test, evalImages, preset, state, backbone.module, backbone.featureDim, online, model, runner, runRng, opts.threads);
+  }
+
+  private get method(): MethodInstance {
+    return this.assembled.method;
   }
 
   position(): Position {
@@ -268,12 +229,14 @@ export class Pretraining implements Training {
 
   async runStep(): Promise<StepResult> {
     const pos = this.position();
+    const at = this.schedulePoint();
+    await this.assembled.beforeStep(at, this.runner.state, this.methodRng);
     const dataStart = performance.now();
     const feeds = this.nextFeeds();
     const dataSeconds = (performance.now() - dataStart) / 1000;
     const lr = this.baseLr * this.schedule.factor({ epoch: pos.epoch, stepInEpoch: pos.step });
-    const emaMomentum = this.method.emaMomentum?.(this.schedulePoint());
-    const { loss: optimised, metrics } = await this.runner.step(feeds, { lr, weightDecay: this.config.train.optimizer.weight_decay, emaMomentum });
+    const scalars = this.assembled.stepScalars(at, { lr, weightDecay: this.config.train.optimizer.weight_decay });
+    const { loss: optimised, metrics } = await this.runner.step(feeds, scalars);
     this.globalStep += 1;
     // With the online classifier the optimised loss adds its cross-entropy; the SSL loss is reported,
     // unless the sum is not finite (a diverged classifier must stop the run too).

@@ -1,6 +1,6 @@
 /**
- * Builds one method's training step the way src/runner/pretrain.ts assembles it (networks →
- * trainable / EMA / buffers, deep copies, method state), but with the views fed directly as
+ * Builds one method's training step the way src/runner/pretrain.ts assembles it (AssembledMethod:
+ * networks, EMA, deep copies, method state, groups, transforms, scalars, beforeStep), but with the views fed directly as
  * float32 inputs instead of augmented images, so a test controls exactly what the networks see.
  * `probe` evaluates the same modules on the same values in a plain forward graph, for comparing
  * the step's loss with a reference computed from the network outputs.
@@ -12,7 +12,8 @@ import { Rng } from '../../src/data/rng';
 import { TrainStepRunner, buildTrainStep, type HostData, type TrainStepModel } from '../../src/engine';
 import { Graph, type Tensor } from '../../src/graph';
 import { methodFor, type MethodInstance, type SchedulePoint } from '../../src/methods';
-import { createBackbone, initParameters, type Backbone, type BufferSpec, type Module, type ParamSpec } from '../../src/nn';
+import { createBackbone, type Backbone, type Module } from '../../src/nn';
+import { AssembledMethod } from '../../src/runner/assembled-method';
 import { GraphForwardContext } from '../../src/nn/module';
 import { createOptimizer } from '../../src/optim';
 import { randn, runGraph, type Feed } from '../support/graph-harness';
@@ -62,29 +63,12 @@ export async function buildMethodStep(methodName: string, opts: StepOptions = {}
   const size = opts.size ?? 16;
   const { config, backbone, method } = createMethod(methodName, opts);
 
-  const trainable: ParamSpec[] = [];
-  const buffers: BufferSpec[] = [];
-  const emaPairs: { target: ParamSpec; source: string }[] = [];
-  const initial = new Map<string, HostData>();
-  const initRng = new Rng(0).fork('init');
-  for (const net of method.networks) {
-    const params = net.module.parameters(net.prefix);
-    const bufs = net.module.buffers(net.prefix);
-    const rename = (name: string, from: string) => `${from}${name.slice(net.prefix.length)}`;
-    if (net.role === 'trained') trainable.push(...params);
-    else if (net.role === 'ema') for (const p of params) emaPairs.push({ target: p, source: rename(p.name, net.emaOf!) });
-    else throw new Error(`test support: role ${net.role} not handled`);
-    buffers.push(...bufs);
-    if (net.initFrom) for (const s of [...params, ...bufs]) initial.set(s.name, initial.get(rename(s.name, net.initFrom))!.slice());
-    else for (const [name, v] of initParameters([...params, ...bufs], initRng)) initial.set(name, v);
-  }
-  for (const s of method.state ?? []) {
-    buffers.push({ name: s.name, shape: s.shape, dtype: s.dtype, init: { type: 'constant', value: 0 } });
-    initial.set(s.name, s.initial(new Rng(0).fork(`state:${s.name}`)));
-  }
+  const assembled = new AssembledMethod(method, new Rng(0));
+  const initial = assembled.initial;
   const model = buildTrainStep({
     name: `${methodName}-test`,
-    trainable, buffers, emaPairs,
+    trainable: assembled.trainable, frozen: assembled.frozen, buffers: assembled.buffers, emaPairs: assembled.emaPairs, teachers: assembled.teachers,
+    groups: assembled.groups, transforms: assembled.transforms, scalars: assembled.scalars,
     optimizer: createOptimizer(config.train.optimizer),
     build(step) {
       const views = Array.from({ length: method.views }, (_, k) => step.input(`view${k}`, [batch, CHANNELS, size, size]));
@@ -100,12 +84,11 @@ export async function buildMethodStep(methodName: string, opts: StepOptions = {}
       const views = Array.from({ length: method.views }, (_, k) => Float32Array.from(randn(batch * CHANNELS * size * size, seed * 31 + k)));
       const feeds: Record<string, ort.Tensor> = {};
       views.forEach((v, k) => { feeds[`view${k}`] = new ort.Tensor('float32', v, [batch, CHANNELS, size, size]); });
-      const sampled: Record<string, ort.Tensor> = {};
-      for (const [name, s] of Object.entries(method.sampleInputs?.(methodRng, batch) ?? {})) sampled[name] = new ort.Tensor(s.dtype, s.data as never, s.dims);
       const point: SchedulePoint = { epoch: 0, totalEpochs: config.train.epochs, globalStep, totalSteps: 10, ...at };
-      const { loss, metrics } = await runner.step({ ...feeds, ...sampled }, {
-        lr: config.train.optimizer.lr, weightDecay: config.train.optimizer.weight_decay, emaMomentum: method.emaMomentum?.(point),
-      });
+      await assembled.beforeStep(point, runner.state, methodRng);
+      const sampled: Record<string, ort.Tensor> = {};
+      for (const [name, s] of Object.entries(method.sampleInputs?.(methodRng, batch, point) ?? {})) sampled[name] = new ort.Tensor(s.dtype, s.data as never, s.dims);
+      const { loss, metrics } = await runner.step({ ...feeds, ...sampled }, assembled.stepScalars(point, { lr: config.train.optimizer.lr, weightDecay: config.train.optimizer.weight_decay }));
       globalStep += 1;
       return { loss, metrics, views, sampled };
     },
