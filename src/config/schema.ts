@@ -84,6 +84,8 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     label: str('backbone name in result tables', dependent("the backbone's registry label", (ctx) => findEntry(BACKBONES, String(fromRoot(ctx, 'backbone.name')))!.label)),
     width: num('channel width multiplier (CPU-sized runs)', 1.0, { exclusiveMinimum: 0 }),
     split_bn: int('SplitBatchNorm splits (0 = plain batch norm; 8 = MoCo CIFAR)', 0, { minimum: 0 }),
+    patch_size: int("ViT patch size in pixels; null = the backbone's (16 or 32)", null, { minimum: 1, nullable: true }),
+    depth: int('ViT transformer blocks; null = 12', null, { minimum: 1, nullable: true }),
   }),
   data: obj('the dataset', {
     dataset: oneOf('dataset id', ids(DATASETS), 'cifar10'),

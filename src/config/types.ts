@@ -53,6 +53,8 @@ export interface ResolvedConfig {
     label: string;
     width: number;
     split_bn: number;
+    patch_size: number | null;
+    depth: number | null;
   };
   data: {
     dataset: string;

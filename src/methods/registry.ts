@@ -15,6 +15,10 @@ import { nnclr } from './nnclr';
 import { simsiam } from './simsiam';
 import { tico } from './tico';
 import { vicreg } from './vicreg';
+import { mae } from './mae';
+import { msn } from './msn';
+import { pmsn } from './pmsn';
+import { simmim } from './simmim';
 
 const IMPLEMENTED: readonly Method[] = [
   simclr,
@@ -28,6 +32,10 @@ const IMPLEMENTED: readonly Method[] = [
   simsiam,
   tico,
   vicreg,
+  mae,
+  msn,
+  pmsn,
+  simmim,
 ];
 
 export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(IMPLEMENTED.map((m) => [m.id, m]));

@@ -73,6 +73,7 @@ export class NoPretraining implements Training {
     const backbone = createBackbone(config.backbone.name, {
       width: config.backbone.width, inChannels: preset.outputChannels, imageSize: inputSize,
       splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
+      patchSize: config.backbone.patch_size ?? undefined, depth: config.backbone.depth ?? undefined,
     });
     const params = backbone.module.parameters(BACKBONE_PREFIX);
     const buffers = backbone.module.buffers(BACKBONE_PREFIX);

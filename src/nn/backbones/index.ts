@@ -30,6 +30,8 @@ export interface BackboneOptions {
   init?: VitInit;
   /** ViT only: number of blocks (default 12), for small test models. */
   depth?: number;
+  /** ViT only: patch size in pixels (default the id's: 16 or 32), for small images. */
+  patchSize?: number;
 }
 
 export interface Backbone {
@@ -75,11 +77,13 @@ export function createBackbone(id: string, opts: BackboneOptions = {}): Backbone
     return { id, module, featureDim: module.featureDim };
   }
   if (splitBn > 1) throw new UserError(`backbone '${id}': splitBn applies to ResNets only (a ViT has no batch norm); use 1`);
-  const { heads: fullHeads, patch } = VIT[id];
+  const { heads: fullHeads, patch: defaultPatch } = VIT[id];
+  const patch = opts.patchSize ?? defaultPatch;
+  if (!(Number.isInteger(patch) && patch >= 1)) throw new UserError(`backbone '${id}': patch_size ${patch} must be an integer >= 1`);
   const heads = Math.max(1, Math.round(fullHeads * width));
   const imageSize = opts.imageSize ?? 224;
   if (!(Number.isInteger(imageSize) && imageSize >= patch && imageSize % patch === 0)) {
-    throw new UserError(`backbone '${id}': imageSize ${imageSize} must be a positive multiple of the patch size ${patch}`);
+    throw new UserError(`backbone '${id}': image size ${imageSize} (augmentation.input_size) must be a positive multiple of the patch size ${patch} (backbone.patch_size)`);
   }
   const depth = opts.depth ?? VIT_DEPTH;
   if (!(Number.isInteger(depth) && depth >= 1)) throw new UserError(`backbone '${id}': depth ${depth} must be an integer >= 1`);

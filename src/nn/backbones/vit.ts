@@ -11,6 +11,13 @@
  * flattened weight, class token N(0, 0.02), Linears xavier_uniform with zero bias, LN 1/0.
  * Init 'timm': class token N(0, 1e-6), Linears trunc_normal(0.02) with zero bias, patch projection
  * nn.Conv2d's default.
+ *
+ * Input size: the table is stored for `imageSize`; an image of another size (any multiple of the
+ * patch size: multi-crop local views, MSN's focal views, a 128-px evaluation of a 224-px model)
+ * gets the table resampled to its grid with antialiased bicubic interpolation, class-token row
+ * kept (timm's resample_abs_pos_embed with dynamic_img_size, Lightly's
+ * MaskedVisionTransformerTorchvision.interpolate_pos_encoding; nn/resample-position-embedding.ts).
+ * Both references resample the stored sin-cos table rather than recomputing it for the new grid.
  */
 import {
   GraphError, add, concat, expandAs, fill, formatShape, gatherElements, mul, multiHeadSelfAttention, reshape, scatterElementsAdd,
@@ -22,6 +29,7 @@ import { TRUNC_NORMAL_002 } from '../init';
 import { LayerNorm } from '../layernorm';
 import { Linear, type LinearInit } from '../linear';
 import { Module, type ForwardContext } from '../module';
+import { resamplePositionEmbedding } from '../resample-position-embedding';
 import { Sequential } from '../sequential';
 
 export type VitInit = 'lightly' | 'timm';
@@ -152,19 +160,35 @@ export class VisionTransformer extends Module {
     this.featureDim = dim;
   }
 
+  /** Token grid (rows, columns) of an image of `height` × `width` pixels; throws unless both are multiples of the patch. */
+  gridOf(height: number, width: number): [number, number] {
+    const p = this.config.patchSize;
+    if (!(height % p === 0 && width % p === 0 && height >= p && width >= p)) {
+      throw new RangeError(`ViT: image ${height}x${width} is not a multiple of the patch size ${p}`);
+    }
+    return [height / p, width / p];
+  }
+
+  /** The position table for `grid` ([1, 1 + rows·cols, D]): the stored one, resampled if the grid differs. */
+  positionEmbedding(ctx: ForwardContext, grid: readonly [number, number]): Tensor {
+    const table = this.config.posEmbed === 'learned' ? ctx.param('pos_embed') : ctx.buffer('pos_embed');
+    return resamplePositionEmbedding(table, [this.gridSize, this.gridSize], grid, 1);
+  }
+
   forwardTokens(ctx: ForwardContext, images: Tensor, opts: VitTokenOptions = {}): VitTokens {
-    const { imageSize, inChannels } = this.config;
-    if (images.rank !== 4 || images.shape[1] !== inChannels || images.shape[2] !== imageSize || images.shape[3] !== imageSize) {
-      throw new GraphError(`${images.graph.where()}ViT: images ${formatShape(images.shape)} must be [N, ${inChannels}, ${imageSize}, ${imageSize}]`);
+    const { patchSize, inChannels } = this.config;
+    const [, c, h, w] = images.shape;
+    if (images.rank !== 4 || c !== inChannels || typeof h !== 'number' || typeof w !== 'number' || h % patchSize !== 0 || w % patchSize !== 0 || h < patchSize || w < patchSize) {
+      throw new GraphError(`${images.graph.where()}ViT: images ${formatShape(images.shape)} must be [N, ${inChannels}, H, W] with H and W multiples of the patch size ${patchSize}`);
     }
     const patches = this.call(ctx, 'patch_embed', images);
     const cls = expandAs(ctx.param('cls_token'), slice(patches, [0], [1], [1]));
     let tokens = concat([cls, patches], 1);
     if (opts.maskIndices) {
       if (!opts.maskToken) throw new GraphError(`${images.graph.where()}ViT: maskIndices need a maskToken`);
-      tokens = replaceAt(tokens, opts.maskIndices, opts.maskToken);
+      tokens = replaceTokensAt(tokens, opts.maskIndices, opts.maskToken);
     }
-    tokens = add(tokens, this.config.posEmbed === 'learned' ? ctx.param('pos_embed') : ctx.buffer('pos_embed'));
+    tokens = add(tokens, this.positionEmbedding(ctx, this.gridOf(h, w)));
     if (opts.keepIndices) tokens = gatherTokens(tokens, opts.keepIndices);
     tokens = this.call(ctx, 'norm', this.call(ctx, 'blocks', tokens));
     const [b, t, d] = tokens.shape;
@@ -190,14 +214,40 @@ function broadcastIndices(indices: Tensor, dim: number): Tensor {
 }
 
 /** tokens[b, indices[b, k], :] → [B, K, D] (lightly's get_at_index). */
-function gatherTokens(tokens: Tensor, indices: Tensor): Tensor {
+export function gatherTokens(tokens: Tensor, indices: Tensor): Tensor {
   return gatherElements(tokens, broadcastIndices(indices, tokens.shape[2] as number), 1);
 }
 
+/**
+ * A zero sequence [B, length, D] with `values[b, k]` written at `indices[b, k]` (lightly's
+ * set_at_index on new_zeros; indices distinct per row). Gradients reach `values`.
+ */
+export function scatterTokens(values: Tensor, indices: Tensor, length: number): Tensor {
+  const d = values.shape[2];
+  if (values.rank !== 3 || typeof d !== 'number') throw new GraphError(`${values.graph.where()}scatterTokens: values ${formatShape(values.shape)} must be [B, K, D]`);
+  const zeros = expandAs(values.graph.constant(new Float32Array(length), [1, length, 1]), slice(values, [0], [1], [1]));
+  return scatterElementsAdd(zeros, broadcastIndices(indices, d), values, 1);
+}
+
 /** Tokens at `indices` replaced by `maskToken` (lightly's mask_at_index): (1 − m)·x + m·token. */
-function replaceAt(tokens: Tensor, indices: Tensor, maskToken: Tensor): Tensor {
+export function replaceTokensAt(tokens: Tensor, indices: Tensor, maskToken: Tensor): Tensor {
   const column = slice(tokens, [0], [1], [2]);
   const idx = cast(unsqueeze(indices, -1), 'int64');
   const mask = stopGradient(scatterElementsAdd(fill(column, 0), idx, fill(cast(idx, tokens.dtype), 1), 1));
   return add(mul(tokens, sub(1, mask)), mul(mask, maskToken));
+}
+
+/**
+ * lightly's utils.patchify: [N, C, H, W] → [N, (H/p)·(W/p), p·p·C], patches in row-major order,
+ * each flattened in (row in patch, column in patch, channel) order.
+ */
+export function patchify(images: Tensor, patchSize: number): Tensor {
+  const [n, c, h, w] = images.shape;
+  if (images.rank !== 4 || typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || h % patchSize !== 0 || w % patchSize !== 0) {
+    throw new GraphError(`${images.graph.where()}patchify: images ${formatShape(images.shape)} must be [N, C, H, W] with H and W multiples of ${patchSize}`);
+  }
+  const gh = h / patchSize;
+  const gw = w / patchSize;
+  const blocks = reshape(images, [n, c, gh, patchSize, gw, patchSize]);
+  return reshape(transpose(blocks, [0, 2, 4, 3, 5, 1]), [n, gh * gw, patchSize * patchSize * c]);
 }
