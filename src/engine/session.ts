@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors';
+import { describeMissingCudaLibraries, missingCudaLibraries } from './cuda-provider';
 
 export type Device = 'cpu' | 'cuda' | 'webgpu' | 'auto';
 export type ResolvedDevice = Exclude<Device, 'auto'>;
@@ -69,7 +70,7 @@ export function gpuDevicePresent(): boolean {
 const WEBGPU_HINT = 'WebGPU needs a GPU, its Vulkan driver and the Vulkan loader (Debian: apt-get install libvulkan1 libglvnd0 libglx0 libegl1; '
   + 'for NVIDIA containers also VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json); Dawn rejects the Mesa 22 lavapipe of Debian bookworm (Mesa 25 works, on the CPU, slowly); or use device: cpu';
 
-const INSTALL_CUDA_HINT = 'run `npm run install:cuda` (downloads the CUDA 12 EP from NuGet; needs network, CUDA 12 and cuDNN 9) or use device: cpu';
+const INSTALL_CUDA_HINT = 'run `npm run install:cuda:npm` (CUDA 13 EP from the npm registry, pairs onnxruntime-node 1.29.0) or `npm run install:cuda` (CUDA 12 EP from NuGet), or use device: cpu';
 
 function baseOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   const threads = opts.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
@@ -102,6 +103,10 @@ function firstLine(e: unknown): string {
 async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOptions): Promise<ort.InferenceSession> {
   if (device === 'cuda' && !cudaProviderInstalled()) {
     throw new UserError(`device cuda: the CUDA execution provider is not installed (no libonnxruntime_providers_cuda.so in ${ORT_BIN}); ${INSTALL_CUDA_HINT}`);
+  }
+  if (device === 'cuda') {
+    const missing = missingCudaLibraries(ORT_BIN);
+    if (missing && missing.length) throw new UserError(`device cuda: ${describeMissingCudaLibraries(missing)}`);
   }
   if (device !== 'cpu' && !ort.listSupportedBackends().some((b) => b.name === device)) {
     throw new UserError(`device ${device}: this onnxruntime-node build for ${process.platform}/${process.arch} has no ${device} execution provider; use device: cpu`);
