@@ -250,7 +250,7 @@ export function buildTrainStep(spec: TrainStepSpec): TrainStepModel {
   for (const t of transforms) {
     for (const name of t.targets) {
       const role = roles.get(name);
-      if (role !== 'param' && role !== 'ema' && role !== 'buffer') fail(`transform '${t.name}': target '${name}' is ${role ? `a ${role} entry` : 'not a state entry'}; param, ema and buffer entries can be transformed`);
+      if (role !== 'param' && role !== 'ema' && role !== 'buffer') fail(`transform '${t.name}': target '${name}' ${role ? `has role ${role}` : 'is not a state entry'}; param, ema and buffer entries can be transformed`);
     }
   }
   const scalar = (name: string): Tensor => scalars.get(name) ?? fail(`scalar '${name}' is not an input; declare it in TrainStepSpec.scalars`);
