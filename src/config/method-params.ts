@@ -100,6 +100,10 @@ export const METHOD_PARAMS = {
     center_momentum: ema('EMA momentum of the teacher output centre', 0.9),
     momentum_start: ema('EMA momentum of the teacher at the first step', 0.99),
     momentum_end: ema('EMA momentum of the teacher at the last step', 0.99),
+    head_init: oneOf('init of the head MLP: torch (nn.Linear default; the CIFAR-10 script rebuilds the MLP) or trunc_normal (DINOProjectionHead, std 0.02, zero bias)', ['torch', 'trunc_normal'], 'torch'),
+    teacher_backbone_init: oneOf('teacher backbone: copy of the student (docs scripts, ImageNet1k R50) or independent init (ImageNet1k ViT); the teacher head is always built separately', ['copy', 'independent'], 'copy'),
+    eval_backbone: oneOf('backbone kNN and the export use: student (docs scripts) or teacher (ImageNet1k)', ['student', 'teacher'], 'student'),
+    weight_decay_end: num('weight decay at the last step of a cosine schedule from train.optimizer.weight_decay (ImageNet1k ViT: 0.04 -> 0.4); null: constant', null, { minimum: 0, nullable: true }),
   }),
   fastsiam: obj('FastSiam (METHODS.md §4.6)', { ...simsiamNets }),
   mae: obj('MAE (METHODS.md §4.7)', {

@@ -15,6 +15,9 @@ import { nnclr } from './nnclr';
 import { simsiam } from './simsiam';
 import { tico } from './tico';
 import { vicreg } from './vicreg';
+import { dino } from './dino';
+import { swav } from './swav';
+import { swavqueue } from './swavqueue';
 import { mae } from './mae';
 import { msn } from './msn';
 import { pmsn } from './pmsn';
@@ -32,6 +35,9 @@ const IMPLEMENTED: readonly Method[] = [
   simsiam,
   tico,
   vicreg,
+  dino,
+  swav,
+  swavqueue,
   mae,
   msn,
   pmsn,

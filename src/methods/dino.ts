@@ -1,0 +1,94 @@
+/**
+ * DINO (Caron et al. 2021, arXiv:2104.14294) as the Lightly benchmark scripts run it
+ * (docs/methods.md §4.5; lightly docs/.../cifar10_benchmark.py DINOModel):
+ *
+ *   θ_t ← m·θ_t + (1−m)·θ_s                           teacher backbone + head, before the forward; m = 0.99
+ *   g_t = h_t(f_t(x_v)) for the global views v         teacher: no gradient
+ *   g_s = h_s(f_s(x_v)) for every view, globals first  student
+ *   L   = DINOLoss(g_t, g_s; centre c, τ_t(epoch), τ_s)   c ← 0.9·c + 0.1·mean(g_t) after the loss
+ *
+ * h = DINOProjectionHead: MLP → L2 → weight-normalised Linear (src/nn/dino-head.ts). CIFAR-10 replaces
+ * the MLP by Lin(512→2048, nb)–BN–GELU–Lin(2048→256) with torch's default init; the teacher backbone
+ * is a deep copy, the teacher head is built separately (its own init). With norm_last_layer the
+ * weight-norm magnitude g never trains (requires_grad = False); `freeze_last_layer_epochs` drops the
+ * whole last layer's update while epoch < k (cancel_last_layer_gradients). τ_t follows lightly's
+ * linear warmup by epoch. `weight_decay_end` turns the weight decay into the cosine schedule of the
+ * ImageNet1k ViT recipe (train.optimizer.weight_decay → end over global steps). kNN embeds with
+ * the student backbone (docs scripts) or the teacher (ImageNet1k), `eval_backbone`.
+ */
+import { teacherTemperature, dinoLoss } from '../losses/dino';
+import { cosineValue } from '../optim';
+import { DinoProjectionHead } from '../nn/dino-head';
+import { booleanParam, numberParam, type Method, type ParamGroup, type SchedulePoint } from './method';
+import { multiCropViews } from './multi-crop';
+
+export const DINO_CENTER = 'dino.center';
+export const DINO_TEACHER_TEMPERATURE = 'dino.teacher_temperature';
+
+export const dino: Method = {
+  id: 'dino',
+  section: '§4.5',
+  create({ backbone, params, config }) {
+    const { global, local } = multiCropViews(config);
+    const output = numberParam(params, 'output_dim');
+    const layers = numberParam(params, 'projection_layers');
+    if (layers !== 2 && layers !== 3) throw new Error(`method.params.projection_layers: expected 2 or 3, got ${layers}`);
+    const head = new DinoProjectionHead({
+      input: backbone.featureDim,
+      hidden: numberParam(params, 'projection_hidden_dim'),
+      bottleneck: numberParam(params, 'bottleneck_dim'),
+      output,
+      layers,
+      batchNorm: booleanParam(params, 'batch_norm'),
+      mlpInit: params.head_init === 'trunc_normal' ? 'trunc-normal' : 'torch',
+    });
+    const normLastLayer = booleanParam(params, 'norm_last_layer');
+    const freezeEpochs = numberParam(params, 'freeze_last_layer_epochs');
+    const wdEnd = params.weight_decay_end;
+    const momentumStart = numberParam(params, 'momentum_start');
+    const momentumEnd = numberParam(params, 'momentum_end');
+    const studentTemp = numberParam(params, 'student_temperature');
+    const centerMomentum = numberParam(params, 'center_momentum');
+    const warmupTemp = numberParam(params, 'warmup_teacher_temperature');
+    const finalTemp = numberParam(params, 'teacher_temperature');
+    const warmupEpochs = numberParam(params, 'warmup_teacher_temperature_epochs');
+
+    const weightDecay = typeof wdEnd === 'number'
+      ? { weightDecay: (at: SchedulePoint, configured: number) => cosineValue(at.globalStep, at.totalSteps, configured, wdEnd) }
+      : {};
+    const lastLayerTrains = (at: SchedulePoint) => at.epoch >= freezeEpochs;
+    const paramGroups: ParamGroup[] = [
+      { name: 'dino_last_layer_g', params: (n) => n === 'head.last_layer.weight_g', trains: (at) => !normLastLayer && lastLayerTrains(at), ...weightDecay },
+      ...(freezeEpochs > 0 ? [{ name: 'dino_last_layer', params: (n: string) => n === 'head.last_layer.weight_v', trains: lastLayerTrains, ...weightDecay }] : []),
+      ...(typeof wdEnd === 'number' ? [{ name: 'dino', params: () => true, ...weightDecay }] : []),
+    ];
+    return {
+      views: global + local,
+      networks: [
+        { prefix: 'backbone', module: backbone.module, role: 'trained' },
+        { prefix: 'head', module: head, role: 'trained' },
+        { prefix: 'teacher_backbone', module: backbone.module, role: 'ema', emaOf: 'backbone', ...(params.teacher_backbone_init === 'independent' ? {} : { initFrom: 'backbone' }) },
+        { prefix: 'teacher_head', module: head, role: 'ema', emaOf: 'head' },
+      ],
+      state: [{ name: DINO_CENTER, shape: [1, output], dtype: 'float32', initial: () => new Float32Array(output) }],
+      evalBackbone: params.eval_backbone === 'teacher' ? 'teacher_backbone' : 'backbone',
+      emaMomentum: (at) => cosineValue(at.globalStep, at.totalSteps, momentumStart, momentumEnd),
+      scalars: { [DINO_TEACHER_TEMPERATURE]: (at) => teacherTemperature(at.epoch, warmupTemp, finalTemp, warmupEpochs) },
+      paramGroups,
+      buildLoss(step, views) {
+        const fs = step.forward(backbone.module, { prefix: 'backbone' });
+        const hs = step.forward(head, { prefix: 'head' });
+        const ft = step.forward(backbone.module, { prefix: 'teacher_backbone' });
+        const ht = step.forward(head, { prefix: 'teacher_head' });
+        // The docs script's order: the teacher on the global views, then the student on every view.
+        const teacherOut = views.slice(0, global).map((x) => head.forward(ht, backbone.module.forward(ft, x)));
+        const studentOut = views.map((x) => head.forward(hs, backbone.module.forward(fs, x)));
+        const { loss, centerNext } = dinoLoss(teacherOut, studentOut, step.state(DINO_CENTER), {
+          teacherTemp: step.scalar(DINO_TEACHER_TEMPERATURE), studentTemp, centerMomentum,
+        });
+        step.setState(DINO_CENTER, centerNext);
+        return { loss };
+      },
+    };
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * SwaV (Caron et al. 2020, arXiv:2006.09882) as the Lightly benchmark scripts run it
+ * (docs/methods.md §4.15; lightly docs/.../cifar10_benchmark.py SwaVModel):
+ *
+ *   prototypes.normalize()                            every weight row to unit length, before the step
+ *   s_v = P(normalize(g(f(x_v))))                      every crop, high-resolution crops first
+ *   L   = SwaVLoss(s_high, s_low)                      codes by Sinkhorn (ε 0.05, 3 iterations), τ 0.1
+ *
+ * g = SwaVProjectionHead Lin(D→h, nb)–BN–ReLU–Lin(h→out); P = SwaVPrototypes, a Linear(out→K) with
+ * bias (512 prototypes on CIFAR-10). The normalisation is a pre-forward transform: the forward
+ * pass, the gradient and the optimizer all see the normalised rows, as with the in-place
+ * `w.data = normalize(w.data)` of the reference. `freeze_prototypes_epochs` k keeps the prototypes
+ * out of the update while epoch < k (requires_grad switched by the epoch passed as `step`).
+ * SwaVQueue (swavqueue.ts) adds per-crop queues. kNN uses f.
+ */
+import { l2Normalize, stopGradient, type Tensor } from '../graph';
+import { memoryBankUpdate } from '../losses/memory-bank';
+import { swavLoss } from '../losses/swav';
+import { swavProjectionHead } from '../nn/heads';
+import { SwavPrototypes, normalizePrototypeRows } from '../nn/swav-prototypes';
+import { memoryBankState } from './memory-bank-state';
+import { numberParam, type Method, type MethodContext, type MethodInstance, type MethodState, type ParamGroup } from './method';
+import { multiCropViews } from './multi-crop';
+
+export const SWAV_USE_QUEUE = 'swav.use_queue';
+
+export interface SwavQueueOptions {
+  length: number;
+  /** Queue scores join Sinkhorn from this epoch on; the queues fill from epoch 0. */
+  startEpoch: number;
+}
+
+export function createSwav({ backbone, params, config }: MethodContext, queue: SwavQueueOptions | null): MethodInstance {
+  const { global, local } = multiCropViews(config);
+  const outDim = numberParam(params, 'projection_out_dim');
+  const projectionHead = swavProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), outDim);
+  const prototypes = new SwavPrototypes(outDim, numberParam(params, 'prototypes'));
+  const frozenEpochs = numberParam(params, 'freeze_prototypes_epochs');
+  const lossOptions = {
+    temperature: numberParam(params, 'temperature'),
+    sinkhornIterations: numberParam(params, 'sinkhorn_iterations'),
+    sinkhornEpsilon: numberParam(params, 'sinkhorn_epsilon'),
+  };
+  const queues = queue ? Array.from({ length: global }, (_, i) => memoryBankState(`swav.queue${i}`, queue.length, outDim)) : [];
+  const paramGroups: ParamGroup[] = frozenEpochs > 0
+    ? [{ name: 'swav_prototypes', params: (n) => n.startsWith('prototypes.'), trains: (at) => at.epoch >= frozenEpochs }]
+    : [];
+  const state: MethodState[] = queues.flatMap((q) => [q.bank, q.ptr]);
+  return {
+    views: global + local,
+    networks: [
+      { prefix: 'backbone', module: backbone.module, role: 'trained' },
+      { prefix: 'projection_head', module: projectionHead, role: 'trained' },
+      { prefix: 'prototypes', module: prototypes, role: 'trained' },
+    ],
+    state,
+    evalBackbone: 'backbone',
+    paramGroups,
+    transforms: [{ name: 'normalize-prototypes', stage: 'pre-forward', targets: (n) => n === 'prototypes.heads.0.weight', apply: (w) => normalizePrototypeRows(w) }],
+    ...(queue ? { scalars: { [SWAV_USE_QUEUE]: (at) => (at.epoch >= queue.startEpoch ? 1 : 0) } } : {}),
+    buildLoss(step, views) {
+      const f = step.forward(backbone.module, { prefix: 'backbone' });
+      const g = step.forward(projectionHead, { prefix: 'projection_head' });
+      const p = step.forward(prototypes, { prefix: 'prototypes' });
+      const features = views.map((x) => l2Normalize(projectionHead.forward(g, backbone.module.forward(f, x))));
+      const scores = features.map((z) => prototypes.forward(p, z));
+      if (!queue) return { loss: swavLoss(scores.slice(0, global), scores.slice(global), lossOptions) };
+      // Each high-resolution crop's queue: scores of the entries before this step's enqueue
+      // (prototypes applied without gradient), then this step's normalised projections go in.
+      const queueScores: Tensor[] = queues.map((q, i) => {
+        const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(step.state(q.bank.name), step.state(q.ptr.name), features[i]);
+        step.setState(q.bank.name, bankNext);
+        step.setState(q.ptr.name, ptrNext);
+        return stopGradient(prototypes.forward(p, bankBefore));
+      });
+      return { loss: swavLoss(scores.slice(0, global), scores.slice(global), { ...lossOptions, queueScores, useQueue: step.scalar(SWAV_USE_QUEUE) }) };
+    },
+  };
+}
+
+export const swav: Method = {
+  id: 'swav',
+  section: '§4.15',
+  create: (ctx) => createSwav(ctx, null),
+};

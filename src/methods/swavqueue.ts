@@ -1,0 +1,17 @@
+/**
+ * SwaVQueue: SwaV with one queue of past projections per high-resolution crop, as the Imagenette
+ * benchmark's SwaVQueueModel runs it (docs/methods.md §4.16): each queue (384 × 128) is a lightly
+ * MemoryBankModule filled with that crop's L2-normalised projections at every step from epoch 0;
+ * from `queue_start_epoch` (15) on, the prototype scores of the queue entries as they were before
+ * this step's enqueue (no gradient) are appended below the crop's scores for Sinkhorn, and only the
+ * batch's rows of the codes are kept. Prototypes frozen during epoch 0 (freeze_prototypes_epochs 1).
+ * Everything else is SwaV (swav.ts).
+ */
+import { numberParam, type Method } from './method';
+import { createSwav } from './swav';
+
+export const swavqueue: Method = {
+  id: 'swavqueue',
+  section: '§4.16',
+  create: (ctx) => createSwav(ctx, { length: numberParam(ctx.params, 'queue_length'), startEpoch: numberParam(ctx.params, 'queue_start_epoch') }),
+};
