@@ -8,6 +8,7 @@ import { registerRun } from './run';
 import { registerData } from './data';
 import { registerAugmentPreview } from './augment-preview';
 import { registerPlot } from './plot';
+import { registerSweep } from './sweep';
 
 /** Each command module exports one `register*` function; add new commands here. */
 export function registerCommands(program: Command): void {
@@ -20,5 +21,6 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerAugmentPreview(program);
   registerPlot(program);
+  registerSweep(program);
   void program;
 }
