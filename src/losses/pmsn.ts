@@ -15,10 +15,10 @@ import { MSN_DEFAULTS, msnLoss, type MsnLossOptions } from './msn';
 export const PMSN_DEFAULTS = { ...MSN_DEFAULTS, powerLawExponent: 0.25 } as const;
 
 /** lightly's _power_law_distribution(K, s): k^(−s) for k = 1 … K, normalised to sum 1. */
-export function powerLawDistribution(size: number, exponent: number): Float32Array {
+export function powerLawDistribution(size: number, exponent: number): number[] {
   const w = Array.from({ length: size }, (_, i) => (i + 1) ** -exponent);
   const total = w.reduce((a, b) => a + b, 0);
-  return Float32Array.from(w, (v) => v / total);
+  return w.map((v) => v / total);
 }
 
 // log p̄ of a prototype no anchor uses stays finite (the reference gives +inf there).
@@ -29,8 +29,8 @@ export function powerLawKlRegulariser(exponent: number): (meanAnchorProbs: Tenso
   return (meanAnchorProbs) => {
     const k = meanAnchorProbs.shape[0] as number;
     const prior = powerLawDistribution(k, exponent);
-    const pi = meanAnchorProbs.graph.constant(prior, [k]);
-    const logPi = meanAnchorProbs.graph.constant(Float32Array.from(prior, Math.log), [k]);
+    const pi = meanAnchorProbs.graph.constant(prior, [k], meanAnchorProbs.dtype);
+    const logPi = meanAnchorProbs.graph.constant(prior.map(Math.log), [k], meanAnchorProbs.dtype);
     return reduceSum(mul(pi, sub(logPi, log(maximum(meanAnchorProbs, LOG_FLOOR)))));
   };
 }

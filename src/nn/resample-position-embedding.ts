@@ -61,12 +61,12 @@ export function bicubicResampleWeights(inSize: number, outSize: number, antialia
 }
 
 /** Row-major [outH·outW, inH·inW] matrix of the separable 2-D resample (row-major grids). */
-export function gridResampleMatrix(inGrid: readonly [number, number], outGrid: readonly [number, number], antialias = true): Float32Array {
+export function gridResampleMatrix(inGrid: readonly [number, number], outGrid: readonly [number, number], antialias = true): Float64Array {
   const [inH, inW] = inGrid;
   const [outH, outW] = outGrid;
   const rows = bicubicResampleWeights(inH, outH, antialias);
   const cols = bicubicResampleWeights(inW, outW, antialias);
-  const m = new Float32Array(outH * outW * inH * inW);
+  const m = new Float64Array(outH * outW * inH * inW);
   for (let i = 0; i < outH; i++) {
     for (let j = 0; j < outW; j++) {
       const r = (i * outW + j) * inH * inW;
@@ -94,7 +94,8 @@ export function resamplePositionEmbedding(
   }
   if (from[0] === to[0] && from[1] === to[1]) return table;
   const patchRows = reshape(slice(table, [prefixTokens], [rows], [1]), [from[0] * from[1], dim]);
-  const m = table.graph.constant(gridResampleMatrix(from, to, antialias), [to[0] * to[1], from[0] * from[1]]);
+  const weights = gridResampleMatrix(from, to, antialias);
+  const m = table.graph.constant(table.dtype === 'float64' ? weights : Float32Array.from(weights), [to[0] * to[1], from[0] * from[1]], table.dtype);
   const resampled = reshape(matmul(m, patchRows), [1, to[0] * to[1], dim]);
   return prefixTokens > 0 ? concat([slice(table, [0], [prefixTokens], [1]), resampled], 1) : resampled;
 }
