@@ -129,7 +129,7 @@ describe('dino method (docs/methods.md §4.5, CIFAR-10 docs script)', () => {
     for (const e of mom) expect(Array.from(s.value(e.name) as Float32Array).every((x) => x === 0)).toBe(true);
     await s.step(2, { epoch: 1 });
     expect(maxAbsDiff(s.value('head.last_layer.weight_v'), v0)).toBeGreaterThan(0);
-    expect(Array.from(s.value('head.last_layer.weight_g'))).toEqual(new Array(OUT).fill(1));
+    expect(Array.from(s.value('head.last_layer.weight_g') as Float32Array)).toEqual(new Array(OUT).fill(1));
 
     const free = await buildMethodStep('dino', { set: [...HEAD, 'method.params.norm_last_layer=false'] });
     await free.step(1);
