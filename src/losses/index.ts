@@ -19,3 +19,8 @@ export { nearestNeighbour, nnclrLoss, NNCLR_DEFAULTS } from './nearest-neighbour
 export type { NnclrViews } from './nearest-neighbour';
 export { mocoLoss, mocoSymmetricLoss, MOCO_DEFAULTS } from './moco';
 export type { MocoStep, MocoSymmetricViews } from './moco';
+export { sinkhorn, sinkhornKnopp, sinkhornOnProbabilities, SINKHORN_DEFAULTS } from './sinkhorn';
+export { dinoLoss, teacherTemperature, DINO_DEFAULTS } from './dino';
+export type { DinoLossOptions } from './dino';
+export { swavLoss, swavSubloss, swavCodes, SWAV_DEFAULTS } from './swav';
+export type { SwavLossOptions } from './swav';
