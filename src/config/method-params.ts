@@ -164,6 +164,7 @@ export const METHOD_PARAMS = {
     temperature: temperature(0.1),
     memory_bank_size: int('entries of the k-means memory bank', 10000, atLeast1),
     reset_interval: int('global steps between k-means resets of the groups', 300, atLeast1),
+    kmeans_n_init: int('k-means++ starts per re-clustering, the lowest inertia kept (scikit-learn 1.2 KMeans default 10)', 10, atLeast1),
     momentum: ema('EMA momentum of the momentum encoder', 0.99),
     projection_hidden_dim: dim('projection head hidden size', 2048),
     projection_out_dim: dim('projection head output size', 128),

@@ -24,3 +24,5 @@ export { dinoLoss, teacherTemperature, DINO_DEFAULTS } from './dino';
 export type { DinoLossOptions } from './dino';
 export { swavLoss, swavSubloss, swavCodes, SWAV_DEFAULTS } from './swav';
 export type { SwavLossOptions } from './swav';
+export { smogLoss, assignGroups, updatedGroupFeatures, groupLogits, SMOG_DEFAULTS } from './smog';
+export type { SmogViews } from './smog';

@@ -22,6 +22,7 @@ import { mae } from './mae';
 import { msn } from './msn';
 import { pmsn } from './pmsn';
 import { simmim } from './simmim';
+import { smog } from './smog';
 
 const IMPLEMENTED: readonly Method[] = [
   simclr,
@@ -42,6 +43,7 @@ const IMPLEMENTED: readonly Method[] = [
   msn,
   pmsn,
   simmim,
+  smog,
 ];
 
 export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(IMPLEMENTED.map((m) => [m.id, m]));
