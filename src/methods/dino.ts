@@ -20,7 +20,7 @@ import { teacherTemperature, dinoLoss } from '../losses/dino';
 import { cosineValue } from '../optim';
 import { DinoProjectionHead } from '../nn/dino-head';
 import { booleanParam, numberParam, type Method, type ParamGroup, type SchedulePoint } from './method';
-import { multiCropViews } from './multi-crop';
+import { requireMultiCropViews } from './multi-crop';
 
 export const DINO_CENTER = 'dino.center';
 export const DINO_TEACHER_TEMPERATURE = 'dino.teacher_temperature';
@@ -29,7 +29,7 @@ export const dino: Method = {
   id: 'dino',
   section: '§4.5',
   create({ backbone, params, config }) {
-    const { global, local } = multiCropViews(config);
+    const { global, local } = requireMultiCropViews(config, 'dino', 1, 2);
     const output = numberParam(params, 'output_dim');
     const layers = numberParam(params, 'projection_layers');
     if (layers !== 2 && layers !== 3) throw new Error(`method.params.projection_layers: expected 2 or 3, got ${layers}`);

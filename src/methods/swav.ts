@@ -20,7 +20,7 @@ import { swavProjectionHead } from '../nn/heads';
 import { SwavPrototypes, normalizePrototypeRows } from '../nn/swav-prototypes';
 import { memoryBankState } from './memory-bank-state';
 import { numberParam, type Method, type MethodContext, type MethodInstance, type MethodState, type ParamGroup } from './method';
-import { multiCropViews } from './multi-crop';
+import { requireMultiCropViews } from './multi-crop';
 
 export const SWAV_USE_QUEUE = 'swav.use_queue';
 
@@ -31,7 +31,7 @@ export interface SwavQueueOptions {
 }
 
 export function createSwav({ backbone, params, config }: MethodContext, queue: SwavQueueOptions | null): MethodInstance {
-  const { global, local } = multiCropViews(config);
+  const { global, local } = requireMultiCropViews(config, queue ? 'swavqueue' : 'swav', 1, 2);
   const outDim = numberParam(params, 'projection_out_dim');
   const projectionHead = swavProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), outDim);
   const prototypes = new SwavPrototypes(outDim, numberParam(params, 'prototypes'));

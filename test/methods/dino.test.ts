@@ -3,15 +3,19 @@
  * networks' outputs (probe) and written-out loops: EMA teacher (deep-copied backbone, separately
  * initialised head), teacher on the global views only, centre used before and updated after the
  * loss, teacher-temperature warmup by epoch, frozen weight-norm magnitude, last layer frozen in
- * the first epochs. Because the reference takes the teacher outputs from the teacher's own
- * (EMA-updated, differently initialised) parameters, a step that used the student as its teacher
- * fails the loss and centre checks; the first test asserts that difference is large.
+ * the first epochs. The first test starts the teacher backbone from independent values and takes
+ * the teacher outputs from the teacher's own EMA-updated parameters, so a step whose teacher branch
+ * used the student (backbone, head or both) fails the loss and centre checks; it also asserts that
+ * the student-as-teacher loss differs clearly.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config';
+import { Rng } from '../../src/data/rng';
 import type { HostData } from '../../src/engine';
+import { initParameters } from '../../src/nn';
+import { hostAccess } from '../../src/runner/assembled-method';
 import { DinoProjectionHead } from '../../src/nn/dino-head';
 import { Pretraining } from '../../src/runner/pretrain';
 import { buildMethodStep, createMethod, maxAbsDiff, probe, rows, type MethodStep } from './support';
@@ -91,8 +95,16 @@ describe('dino method (docs/methods.md §4.5, CIFAR-10 docs script)', () => {
     expect(maxAbsDiff(s.initial.get('teacher_head.layers.0.weight')!, s.initial.get('head.layers.0.weight')!)).toBeGreaterThan(1e-3);
     const head = headOf(s);
 
+    // A deep-copied teacher backbone would hide a teacher branch wired to the student backbone:
+    // start the teacher backbone from independent values, so the reference must come from them.
+    const teacherBackbone = s.method.networks.find((n) => n.prefix === 'teacher_backbone')!;
+    const host = hostAccess(s.runner.state, new Rng(0));
+    for (const [name, value] of initParameters(teacherBackbone.module.parameters('teacher_backbone'), new Rng(77).fork('init'))) host.write(name, value);
+    const start = new Map(s.model.state.filter((e) => e.role !== 'optim').map((e) => [e.name, s.value(e.name) as Float32Array]));
+    expect(maxAbsDiff(start.get('teacher_backbone.conv1.weight')!, start.get('backbone.conv1.weight')!)).toBeGreaterThan(1e-3);
+
     const at0 = { epoch: 0, totalEpochs: 3 };
-    const before1 = emaValues(s, (n) => s.initial.get(n) as Float32Array, 0.99);
+    const before1 = emaValues(s, (n) => start.get(n)!, 0.99);
     const step1 = await s.step(1, at0);
     const o1 = await outputs(s, before1, step1.views, head);
     const center0 = new Array<number>(OUT).fill(0);

@@ -14,7 +14,7 @@ import { l2Normalize } from '../../src/graph';
 import { swavProjectionHead } from '../../src/nn/heads';
 import { SwavPrototypes } from '../../src/nn/swav-prototypes';
 import { Pretraining } from '../../src/runner/pretrain';
-import { buildMethodStep, maxAbsDiff, probe, rows, type MethodStep } from './support';
+import { buildMethodStep, createMethod, maxAbsDiff, probe, rows, type MethodStep } from './support';
 
 const D = 8;
 const K = 6;
@@ -174,5 +174,12 @@ describe.each(['swav', 'swavqueue'])('%s on real data (embedded Fashion-MNIST, 2
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(Math.max(...losses) - Math.min(...losses)).toBeGreaterThan(1e-3);
     expect((await t.evaluate()).knn_top1).toBeGreaterThan(0);
+  });
+});
+
+describe('multi-crop view requirements', () => {
+  it.each(['dino', 'swav', 'swavqueue'])('%s: one view in all is a user error naming the preset', (name) => {
+    expect(() => createMethod(name, { set: [`augmentation.preset=${name === 'dino' ? 'dino' : 'swav'}`, 'augmentation.overrides.n_global_views=1', 'augmentation.overrides.n_local_views=0'] }))
+      .toThrow(new RegExp(`method ${name} needs at least 1 global view\\(s\\) and 2 views in all; preset (dino|swav) gives 1 global \\+ 0 local`));
   });
 });
