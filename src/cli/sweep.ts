@@ -9,7 +9,7 @@ import { DEFAULT_STALE_MS } from '../sweep/claim';
 import { runLocal } from '../sweep/local';
 import { defaultSweepDir, expandRuns, readPlan, tasksOf, writePlan, type SweepPlan } from '../sweep/plan';
 import { writeSweepReport } from '../sweep/report';
-import { queryQueue, readSubmissions, submitArray, type SlurmOptions } from '../sweep/slurm';
+import { queryQueue, readSubmissions, submitArray, writeSlurmScript, type SlurmOptions } from '../sweep/slurm';
 import { formatStatus, sweepStatus, tasksToRun, type SweepStatus } from '../sweep/status';
 import { runSweepTask } from '../sweep/worker';
 
@@ -131,10 +131,10 @@ async function execute(sweepDir: string, plan: SweepPlan, opts: ExecutorCliOptio
     if (todo.length > 0) {
       const options = slurmOptions(sweepDir, plan, opts);
       if (opts.dryRun) {
-        say(`dry run: nothing submitted (tasks ${todo.join(', ')})`);
+        say(`dry run: nothing submitted (tasks ${todo.join(', ')}); script ${displayPath(writeSlurmScript(sweepDir, todo, options, workerCommand()))}`);
         return;
       }
-      const submission = submitArray(sweepDir, plan, todo, options, workerCommand());
+      const submission = submitArray(sweepDir, todo, options, workerCommand());
       say(`submitted job array ${submission.job_id} (tasks ${todo.join(', ')}); script ${displayPath(submission.script)}; logs in ${displayPath(path.join(sweepDir, 'logs'))}`);
     }
     if (!opts.wait) {
@@ -168,9 +168,11 @@ function localThreads(opts: ExecutorCliOptions): number {
  * run it locally or on Slurm; `sweep status`, `sweep resume` and the worker `sweep task`.
  */
 export function registerSweep(program: Command): void {
+  // `sweep resume <dir> --executor slurm`: options after a subcommand must be the subcommand's, not
+  // sweep's own options of the same name; commander needs positional options from the root down.
+  program.enablePositionalOptions();
   const sweep = program
     .command('sweep')
-    // `sweep resume <dir> --executor slurm`: options after a subcommand are the subcommand's.
     .enablePositionalOptions()
     .description('run many configs (x --grid x --seeds) here or on Slurm; one task per run directory and seed; resumable')
     .argument('<configs...>', 'config files or folders of them (abstract files skipped)')

@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { displayPath } from '../config';
 import { writeFileAtomic } from '../util/atomic';
-import type { SweepPlan } from './plan';
 import type { QueuedTask } from './status';
 import { EXIT_PREEMPTED } from './task-record';
 
@@ -129,14 +128,20 @@ function run(command: string, args: string[]): { ok: boolean; stdout: string; st
   return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr, missing: false };
 }
 
-/** Submits `ids` as one job array; returns the submission (also appended to submissions.json). */
-export function submitArray(sweepDir: string, plan: SweepPlan, ids: readonly number[], options: SlurmOptions, worker: readonly string[], now: Date = new Date()): Submission {
-  const previous = readSubmissions(sweepDir);
-  const script = path.join(sweepDir, 'slurm', `submit-${previous.length + 1}.sbatch`);
+/** Writes the next submission's script, `<sweep>/slurm/submit-<n>.sbatch`, and returns its path. */
+export function writeSlurmScript(sweepDir: string, ids: readonly number[], options: SlurmOptions, worker: readonly string[]): string {
+  const script = path.join(sweepDir, 'slurm', `submit-${readSubmissions(sweepDir).length + 1}.sbatch`);
   fs.mkdirSync(path.join(sweepDir, 'logs'), { recursive: true });
   fs.mkdirSync(path.join(sweepDir, 'tasks'), { recursive: true });
   writeFileAtomic(script, slurmScript(sweepDir, ids, options, worker, process.cwd()));
   fs.chmodSync(script, 0o755);
+  return script;
+}
+
+/** Submits `ids` as one job array; returns the submission (also appended to submissions.json). */
+export function submitArray(sweepDir: string, ids: readonly number[], options: SlurmOptions, worker: readonly string[], now: Date = new Date()): Submission {
+  const previous = readSubmissions(sweepDir);
+  const script = writeSlurmScript(sweepDir, ids, options, worker);
   const r = run('sbatch', ['--parsable', script]);
   if (r.missing) throw new UserError('sweep --executor slurm: sbatch not found on PATH; run on a Slurm login node (or use --executor local)');
   if (!r.ok) throw new UserError(`sbatch ${displayPath(script)} failed: ${(r.stderr || r.stdout).trim().split('\n').join(' ')}`);
@@ -145,7 +150,6 @@ export function submitArray(sweepDir: string, plan: SweepPlan, ids: readonly num
   if (!/^\d+$/.test(jobId)) throw new UserError(`sbatch ${displayPath(script)}: unexpected output "${r.stdout.trim()}"`);
   const submission: Submission = { job_id: jobId, tasks: [...ids], script, submitted_at: now.toISOString() };
   writeFileAtomic(path.join(sweepDir, SUBMISSIONS_FILE), `${JSON.stringify([...previous, submission], null, 2)}\n`);
-  void plan;
   return submission;
 }
 
