@@ -32,6 +32,8 @@ export interface DatasetEntry {
   trainSplit: string;
   testSplit: string;
   classes: number | null;
+  /** Channels of the decoded images (1: grayscale, kept single-channel through the views). */
+  channels: 1 | 3;
 }
 
 export interface PresetEntry {
@@ -74,15 +76,15 @@ export const BACKBONES: readonly BackboneEntry[] = [
 ];
 
 export const DATASETS: readonly DatasetEntry[] = [
-  { id: 'cifar10', description: 'CIFAR-10 binary batches: 50 000 train / 10 000 test, 32x32, 10 classes', root: '${DATA_ROOT:-data}/cifar10', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10 },
-  { id: 'cifar10-folder', description: 'CIFAR-10 as image folders (one PNG per image, one sub-folder per class), as the Lightly docs script reads it', root: '${DATA_ROOT:-data}/cifar10-folder', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10 },
-  { id: 'fashion-mnist', description: 'Fashion-MNIST idx files: 60 000 train / 10 000 test, 28x28 grayscale, 10 classes', root: '${DATA_ROOT:-data}/fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10 },
-  { id: 'stl10', description: 'STL-10 binaries: 5 000 train + 100 000 unlabeled / 8 000 test, 96x96, 10 classes', root: '${DATA_ROOT:-data}/stl10', imageSize: 96, inputSize: 96, trainSplit: 'train', testSplit: 'test', classes: 10 },
-  { id: 'imagefolder', description: 'Any ImageFolder tree: <root>/<split>/<class>/<image>, classes from sorted sub-folder names', root: '${DATA_ROOT:-data}/images', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: null },
-  { id: 'imagenette', description: 'Imagenette2-160: 10 easy ImageNet classes, shorter side 160 px', root: '${DATA_ROOT:-data}/imagenette2-160', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: 10 },
-  { id: 'imagenet100', description: 'ImageNet-100: 100-class ImageNet subset as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet100', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 100 },
-  { id: 'imagenet1k', description: 'ILSVRC2012 ImageNet-1k train / val as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 1000 },
-  { id: 'embedded-fashion-mnist', description: 'A small Fashion-MNIST sample shipped inside the repository, for offline smoke tests', root: '${DATA_ROOT:-data}/embedded-fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10 },
+  { id: 'cifar10', description: 'CIFAR-10 binary batches: 50 000 train / 10 000 test, 32x32, 10 classes', root: '${DATA_ROOT:-data}/cifar10', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },
+  { id: 'cifar10-folder', description: 'CIFAR-10 as image folders (one PNG per image, one sub-folder per class), as the Lightly docs script reads it', root: '${DATA_ROOT:-data}/cifar10-folder', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },
+  { id: 'fashion-mnist', description: 'Fashion-MNIST idx files: 60 000 train / 10 000 test, 28x28 grayscale, 10 classes', root: '${DATA_ROOT:-data}/fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 1 },
+  { id: 'stl10', description: 'STL-10 binaries: 5 000 train + 100 000 unlabeled / 8 000 test, 96x96, 10 classes', root: '${DATA_ROOT:-data}/stl10', imageSize: 96, inputSize: 96, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },
+  { id: 'imagefolder', description: 'Any ImageFolder tree: <root>/<split>/<class>/<image>, classes from sorted sub-folder names', root: '${DATA_ROOT:-data}/images', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: null, channels: 3 },
+  { id: 'imagenette', description: 'Imagenette2-160: 10 easy ImageNet classes, shorter side 160 px', root: '${DATA_ROOT:-data}/imagenette2-160', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: 10, channels: 3 },
+  { id: 'imagenet100', description: 'ImageNet-100: 100-class ImageNet subset as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet100', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 100, channels: 3 },
+  { id: 'imagenet1k', description: 'ILSVRC2012 ImageNet-1k train / val as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 1000, channels: 3 },
+  { id: 'embedded-fashion-mnist', description: 'A small Fashion-MNIST sample shipped inside the repository, for offline smoke tests', root: '${DATA_ROOT:-data}/embedded-fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 1 },
 ];
 
 export const PRESETS: readonly PresetEntry[] = [

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { applyViews, presetFromConfig, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
+import { applyViews, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
 import { configHash, type ResolvedConfig } from '../config';
 import { EpochSampler, type SamplerState } from '../data/sampler';
 import type { LoadedDataset } from '../data';
@@ -13,12 +13,13 @@ import { buildClassifierEvalModel, evaluateClassifier, type ClassifierEvalModel 
 import { OnlineLinearClassifier } from '../eval/online-linear';
 import { runPostTrainingEvals } from '../eval/probe-protocol';
 import { add, type Tensor } from '../graph';
-import { methodFor, type Method, type MethodInstance, type SchedulePoint } from '../methods';
-import { createBackbone, initParameters, type Module } from '../nn';
+import type { Method, MethodInstance, SchedulePoint } from '../methods';
+import { initParameters, type Module } from '../nn';
 import type { MetricValue } from '../report/summary';
 import { createOptimizer, LrSchedule, scaleLr } from '../optim';
 import { BackboneEvaluation, loadRunData, type EvalImages } from './backbone-evaluation';
 import { AssembledMethod } from './assembled-method';
+import { checkRunnable, prepareMethod } from './prepare-method';
 import type { JsonValue, Position, StepResult, Training } from './training';
 
 /**
@@ -144,21 +145,15 @@ export class Pretraining implements Training {
 
   static async create(config: ResolvedConfig, runDir: string, opts: PretrainOptions): Promise<Pretraining> {
     const t = config.train;
+    if (!opts.method) checkRunnable(config);
     const { train, test, evalImages } = await loadRunData(config, runDir, opts);
     if (train.n < t.batch_size) {
       throw new UserError(`train.batch_size: ${t.batch_size} is larger than the ${train.n} training images of ${config.data.dataset}/${config.data.train_split} (the last incomplete batch is dropped); use at most ${train.n}`);
     }
 
-    const preset = presetFromConfig(config, { inputChannels: train.channels, singleChannel: 'gray' });
-    const backbone = createBackbone(config.backbone.name, {
-      width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.augmentation.input_size,
-      splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
-      patchSize: config.backbone.patch_size ?? undefined, depth: config.backbone.depth ?? undefined,
-    });
-    const method = (opts.method ?? methodFor(config.method.name)).create({ config, params: config.method.params, backbone, batchSize: t.batch_size });
-    if (preset.views.length !== method.views) {
-      throw new UserError(`augmentation.preset: ${preset.id} gives ${preset.views.length} views, method ${config.method.name} consumes ${method.views}; choose a preset (or n_views override) with ${method.views}`);
-    }
+    const prepared = prepareMethod(config, { inputChannels: train.channels, method: opts.method });
+    const { preset, backbone } = prepared;
+    const method = prepared.method!;
     const runRng = new Rng(config.seed);
     const state = new AssembledMethod(method, runRng);
     const online = config.eval.online_linear ? new OnlineLinearClassifier(backbone.featureDim, train.classes.length) : null;
@@ -220,6 +215,9 @@ export class Pretraining implements Training {
     }
     sampleViews(this.augmentRng, this.preset, b, height, width).forEach((v, k) => {
       feeds[`augment.view${k}`] = new ort.Tensor('float32', v.params, [b, VIEW_PARAMS]);
+      // VICRegL's coordinate grids, for a method that declares them (step.input('augment.grid<k>')).
+      const side = this.preset.views[k].gridSize;
+      if (v.grid && side !== null && this.model.inputNames.includes(`augment.grid${k}`)) feeds[`augment.grid${k}`] = new ort.Tensor('float32', v.grid, [b, side, side, 2]);
     });
     for (const [name, input] of Object.entries(this.method.sampleInputs?.(this.methodRng, b, this.schedulePoint()) ?? {})) {
       feeds[name] = ortTensor(input.dtype, input.data, input.dims);
