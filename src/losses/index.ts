@@ -26,3 +26,5 @@ export { swavLoss, swavSubloss, swavCodes, SWAV_DEFAULTS } from './swav';
 export type { SwavLossOptions } from './swav';
 export { smogLoss, assignGroups, updatedGroupFeatures, groupLogits, SMOG_DEFAULTS } from './smog';
 export type { SmogViews } from './smog';
+export { vicreglLoss, nearestNeighbourMatches, pairwiseSquaredDistances, varianceCovariance, vicregOnSlots, VICREGL_DEFAULTS } from './vicregl';
+export type { VicreglView, VicreglOptions } from './vicregl';

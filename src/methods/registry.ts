@@ -23,6 +23,7 @@ import { msn } from './msn';
 import { pmsn } from './pmsn';
 import { simmim } from './simmim';
 import { smog } from './smog';
+import { vicregl } from './vicregl';
 
 const IMPLEMENTED: readonly Method[] = [
   simclr,
@@ -44,6 +45,7 @@ const IMPLEMENTED: readonly Method[] = [
   pmsn,
   simmim,
   smog,
+  vicregl,
 ];
 
 export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(IMPLEMENTED.map((m) => [m.id, m]));
