@@ -18,6 +18,7 @@
  * k larger than the bank: k is clamped to the bank size (every bank entry votes), where torch.topk
  * would raise. A class with fewer than k members simply contributes all of them.
  */
+import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import {
   Graph, cast, concat, div, equal, exp, expandAs, gather, gatherElements, gemm, l2Normalize, less,
@@ -26,17 +27,101 @@ import {
 import { createSession, type Device } from '../engine/session';
 
 /**
- * Chunk defaults: a 256 x 131072 float32 similarity block is 128 MiB. Larger bank chunks were faster
- * on the 2-core machine (fewer TopK/merge passes: 100k bank x 2k queries, D 128: 1024x8192 9.0 s,
- * 256x16384 7.3 s, 256x65536 4.7 s, 128x100000 3.6 s).
+ * Chunk defaults. Queries: 256 per graph run. Bank: 131072 rows per chunk (larger bank chunks were
+ * faster on the 2-core machine — fewer TopK/merge passes: 100k bank x 2k queries, D 128: 1024x8192
+ * 9.0 s, 256x16384 7.3 s, 256x65536 4.7 s, 128x100000 3.6 s), but at most BANK_CHUNK_BYTES of
+ * features, so a chunk of 2048-d ResNet-50 features is 32768 rows (256 MiB), not 1 GiB.
  */
 export const KNN_DEFAULTS = { k: 200, temperature: 0.1, queryChunk: 256, bankChunk: 131072 } as const;
+export const BANK_CHUNK_BYTES = 256 * 1024 ** 2;
+
+/**
+ * The kNN bank, read in row chunks: an array in memory, or a features file on disk
+ * (featureFileBank) for banks too large to hold — ImageNet1k's 1.28M x 2048 float32 is 10.5 GB.
+ */
+export interface FeatureBank {
+  size: number;
+  dim: number;
+  /** Class of every entry, 0..numClasses-1. */
+  labels: Int32Array;
+  /**
+   * Rows [start, start + n) as n·dim row-major floats: a view of the bank's own memory, or
+   * `scratch` (at least n·dim long) filled from disk.
+   */
+  rows(start: number, n: number, scratch: Float32Array): Float32Array;
+}
+
+export function inMemoryBank(features: Float32Array, labels: Int32Array, dim: number): FeatureBank {
+  if (features.length !== labels.length * dim) throw new RangeError(`knn: bankFeatures holds ${features.length} values, ${labels.length} labels x dim ${dim} need ${labels.length * dim}`);
+  return { size: labels.length, dim, labels, rows: (start, n) => features.subarray(start * dim, (start + n) * dim) };
+}
+
+/** A bank stored as raw float32 rows (host byte order) in `file`, one row per label. */
+export function featureFileBank(file: string, dim: number, labels: Int32Array): FeatureBank {
+  const bytes = fs.statSync(file).size;
+  if (bytes !== labels.length * dim * 4) throw new RangeError(`knn: ${file} holds ${bytes} bytes, ${labels.length} rows x dim ${dim} x 4 need ${labels.length * dim * 4}`);
+  return {
+    size: labels.length, dim, labels,
+    rows(start, n, scratch) {
+      const out = scratch.subarray(0, n * dim);
+      const fd = fs.openSync(file, 'r');
+      try {
+        const target = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+        let done = 0;
+        while (done < target.length) {
+          const got = fs.readSync(fd, target, done, target.length - done, start * dim * 4 + done);
+          if (got === 0) throw new Error(`knn: ${file} ended early at byte ${start * dim * 4 + done}`);
+          done += got;
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+      return out;
+    },
+  };
+}
+
+/** Appends float32 feature rows to a features file (for featureFileBank). */
+export class FeatureFileWriter {
+  private readonly fd: number;
+  private rowsWritten = 0;
+
+  constructor(readonly file: string, readonly dim: number) {
+    this.fd = fs.openSync(file, 'w');
+  }
+
+  append(features: Float32Array): void {
+    if (features.length % this.dim !== 0) throw new RangeError(`FeatureFileWriter: ${features.length} values are not whole rows of ${this.dim}`);
+    const bytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+    this.rowsWritten += features.length / this.dim;
+  }
+
+  /** Closes the file; its rows, in append order, belong to `labels`. */
+  close(labels: Int32Array): FeatureBank {
+    fs.closeSync(this.fd);
+    if (labels.length !== this.rowsWritten) throw new RangeError(`FeatureFileWriter: ${this.rowsWritten} rows written, ${labels.length} labels given`);
+    return featureFileBank(this.file, this.dim, labels);
+  }
+
+  /** Closes the file without using it (on an error path). */
+  abort(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
 
 export interface KnnOptions {
-  /** [bankSize, dim] row-major train features (any scale: they are L2-normalised in the graph). */
-  bankFeatures: Float32Array;
-  /** Class of every bank entry, 0..numClasses-1. */
-  bankLabels: Int32Array;
+  /** [bankSize, dim] row-major train features (any scale: they are L2-normalised in the graph)... */
+  bankFeatures?: Float32Array;
+  /** Class of every bank entry, 0..numClasses-1 (with bankFeatures). */
+  bankLabels?: Int32Array;
+  /** ... or the bank as a FeatureBank (in memory or a features file), instead of the two above. */
+  bank?: FeatureBank;
   /** [querySize, dim] row-major test features. */
   queryFeatures: Float32Array;
   queryLabels: Int32Array;
@@ -48,7 +133,7 @@ export interface KnnOptions {
   temperature?: number;
   /** Queries per graph run (default 256). */
   queryChunk?: number;
-  /** Bank entries per graph run (default 131072; raised to k so one chunk can hold all neighbours). */
+  /** Bank entries per graph run (default: 131072, at most BANK_CHUNK_BYTES of features; raised to k). */
   bankChunk?: number;
   device?: Device;
   /** Intra-op threads of the ORT sessions (default: every core). */
@@ -75,7 +160,17 @@ function checkLabels(labels: Int32Array, numClasses: number, what: string): void
   }
 }
 
-function validate(o: KnnOptions, k: number, temperature: number, queryChunk: number, bankChunk: number): void {
+function resolveBank(o: KnnOptions): FeatureBank {
+  if (o.bank && (o.bankFeatures || o.bankLabels)) throw new RangeError('knn: give either bank or bankFeatures + bankLabels, not both');
+  if (o.bank) {
+    if (o.bank.dim !== o.dim) throw new RangeError(`knn: bank dim ${o.bank.dim} differs from dim ${o.dim}`);
+    return o.bank;
+  }
+  if (!o.bankFeatures || !o.bankLabels) throw new RangeError('knn: no bank (bank, or bankFeatures + bankLabels)');
+  return inMemoryBank(o.bankFeatures, o.bankLabels, o.dim);
+}
+
+function validate(o: KnnOptions, bank: FeatureBank, k: number, temperature: number, queryChunk: number, bankChunk: number): void {
   const { dim, numClasses } = o;
   if (!(Number.isInteger(dim) && dim >= 1)) throw new RangeError(`knn: dim ${dim} must be an integer >= 1`);
   if (!(Number.isInteger(numClasses) && numClasses >= 1)) throw new RangeError(`knn: numClasses ${numClasses} must be an integer >= 1`);
@@ -83,13 +178,11 @@ function validate(o: KnnOptions, k: number, temperature: number, queryChunk: num
   if (!(Number.isFinite(temperature) && temperature > 0)) throw new RangeError(`knn: temperature ${temperature} must be > 0`);
   if (!(Number.isInteger(queryChunk) && queryChunk >= 1)) throw new RangeError(`knn: queryChunk ${queryChunk} must be an integer >= 1`);
   if (!(Number.isInteger(bankChunk) && bankChunk >= 1)) throw new RangeError(`knn: bankChunk ${bankChunk} must be an integer >= 1`);
-  const bankSize = o.bankLabels.length;
-  if (bankSize === 0) throw new RangeError('knn: the bank is empty');
-  if (o.bankFeatures.length !== bankSize * dim) throw new RangeError(`knn: bankFeatures holds ${o.bankFeatures.length} values, ${bankSize} labels x dim ${dim} need ${bankSize * dim}`);
+  if (bank.size === 0) throw new RangeError('knn: the bank is empty');
   if (o.queryFeatures.length !== o.queryLabels.length * dim) {
     throw new RangeError(`knn: queryFeatures holds ${o.queryFeatures.length} values, ${o.queryLabels.length} labels x dim ${dim} need ${o.queryLabels.length * dim}`);
   }
-  checkLabels(o.bankLabels, numClasses, 'bankLabels');
+  checkLabels(bank.labels, numClasses, 'bankLabels');
   checkLabels(o.queryLabels, numClasses, 'queryLabels');
 }
 
@@ -153,15 +246,26 @@ function countOnes(flags: Uint8Array): number {
   return n;
 }
 
-/** Weighted kNN accuracy of `queryFeatures` against the bank (see the module doc for ties and k). */
+/**
+ * Weighted kNN accuracy of `queryFeatures` against the bank (see the module doc for ties and k).
+ *
+ * The bank is read once, chunk by chunk, in its order; every query chunk is scored against the
+ * chunk and merged into its running top k. Memory: one bank chunk (≤ BANK_CHUNK_BYTES), the
+ * running top k of every query (querySize·k·8 bytes: 80 MB for ImageNet's 50 000 queries at
+ * k 200), the queries themselves and one queryChunk x bankChunk similarity block inside ORT —
+ * never the whole bank when it comes from a features file. Measured on the 2-core CPU machine
+ * with a synthetic ImageNet1k-shaped file bank (1 281 167 x 2048 float32, 10.5 GB) and 256
+ * queries: see scripts/knn-scale.js and the numbers in its header.
+ */
 export async function knnClassify(o: KnnOptions): Promise<KnnResult> {
   const kAsked = o.k ?? KNN_DEFAULTS.k;
   const temperature = o.temperature ?? KNN_DEFAULTS.temperature;
   const queryChunk = o.queryChunk ?? KNN_DEFAULTS.queryChunk;
-  const bankChunkAsked = o.bankChunk ?? KNN_DEFAULTS.bankChunk;
-  validate(o, kAsked, temperature, queryChunk, bankChunkAsked);
+  const bank = resolveBank(o);
+  const bankChunkAsked = o.bankChunk ?? Math.max(1, Math.min(KNN_DEFAULTS.bankChunk, Math.floor(BANK_CHUNK_BYTES / (4 * o.dim))));
+  validate(o, bank, kAsked, temperature, queryChunk, bankChunkAsked);
   const { dim, numClasses } = o;
-  const bankSize = o.bankLabels.length;
+  const bankSize = bank.size;
   const querySize = o.queryLabels.length;
   const k = Math.min(kAsked, bankSize);
   const bankChunk = Math.min(Math.max(bankChunkAsked, k), bankSize);
@@ -177,47 +281,57 @@ export async function knnClassify(o: KnnOptions): Promise<KnnResult> {
   ]).then((created) => created.map((c) => c.session));
 
   try {
-    // Bank chunks are views of the caller's arrays; only a short last chunk is copied (padded).
-    const bankFeeds: { bank: ort.Tensor; bank_labels: ort.Tensor; bank_count: ort.Tensor }[] = [];
+    // Running top k of every query (similarities and neighbour labels), bank order preserved on ties.
+    const topSims = new Float32Array(querySize * k);
+    const topLabels = new Int32Array(querySize * k);
+    const scratch = new Float32Array(bankChunk * dim);
+    const paddedLabels = new Int32Array(bankChunk);
     for (let start = 0; start < bankSize; start += bankChunk) {
       const n = Math.min(bankChunk, bankSize - start);
-      let features = o.bankFeatures.subarray(start * dim, (start + n) * dim);
-      let labels = o.bankLabels.subarray(start, start + n);
+      let features = bank.rows(start, n, scratch);
+      let labels = bank.labels.subarray(start, start + n);
       if (n < bankChunk) {
-        const padded = new Float32Array(bankChunk * dim);
-        padded.set(features);
-        features = padded;
-        const paddedLabels = new Int32Array(bankChunk);
+        // Only the bank's last chunk is short; its padding rows are masked to −∞ in the graph.
+        if (features.buffer !== scratch.buffer) scratch.set(features);
+        scratch.fill(0, n * dim);
+        features = scratch;
         paddedLabels.set(labels);
+        paddedLabels.fill(0, n);
         labels = paddedLabels;
       }
-      bankFeeds.push({
+      const feeds = {
         bank: new ort.Tensor('float32', features, [bankChunk, dim]),
         bank_labels: new ort.Tensor('int32', labels, [bankChunk]),
         bank_count: new ort.Tensor('int64', BigInt64Array.of(BigInt(n)), []),
-      });
+      };
+      for (let qStart = 0; qStart < querySize; qStart += queryChunk) {
+        const q = Math.min(queryChunk, querySize - qStart);
+        const queries = new ort.Tensor('float32', o.queryFeatures.subarray(qStart * dim, (qStart + q) * dim), [q, dim]);
+        const out = await chunk.run({ queries, ...feeds });
+        const running = { sims: topSims.subarray(qStart * k, (qStart + q) * k), labels: topLabels.subarray(qStart * k, (qStart + q) * k) };
+        if (start === 0) {
+          running.sims.set(out.sims.data as Float32Array);
+          running.labels.set(out.labels.data as Int32Array);
+        } else {
+          const merged = await merge.run({
+            sims: new ort.Tensor('float32', running.sims, [q, k]), labels: new ort.Tensor('int32', running.labels, [q, k]),
+            chunk_sims: out.sims, chunk_labels: out.labels,
+          });
+          running.sims.set(merged.merged_sims.data as Float32Array);
+          running.labels.set(merged.merged_labels.data as Int32Array);
+        }
+      }
     }
 
     let top1Hits = 0;
     let top5Hits = 0;
     for (let qStart = 0; qStart < querySize; qStart += queryChunk) {
       const q = Math.min(queryChunk, querySize - qStart);
-      const queries = new ort.Tensor('float32', o.queryFeatures.subarray(qStart * dim, (qStart + q) * dim), [q, dim]);
-      let sims: ort.Tensor | null = null;
-      let labels: ort.Tensor | null = null;
-      for (const feeds of bankFeeds) {
-        const out = await chunk.run({ queries, ...feeds });
-        if (sims === null || labels === null) {
-          sims = out.sims as ort.Tensor;
-          labels = out.labels as ort.Tensor;
-        } else {
-          const merged = await merge.run({ sims, labels, chunk_sims: out.sims, chunk_labels: out.labels });
-          sims = merged.merged_sims as ort.Tensor;
-          labels = merged.merged_labels as ort.Tensor;
-        }
-      }
-      const queryLabels = new ort.Tensor('int32', o.queryLabels.subarray(qStart, qStart + q), [q]);
-      const voted = await vote.run({ sims: sims!, labels: labels!, query_labels: queryLabels });
+      const voted = await vote.run({
+        sims: new ort.Tensor('float32', topSims.subarray(qStart * k, (qStart + q) * k), [q, k]),
+        labels: new ort.Tensor('int32', topLabels.subarray(qStart * k, (qStart + q) * k), [q, k]),
+        query_labels: new ort.Tensor('int32', o.queryLabels.subarray(qStart, qStart + q), [q]),
+      });
       predictions.set(voted.predictions.data as Int32Array, qStart);
       top1Hits += countOnes(voted.top1_hit.data as Uint8Array);
       top5Hits += countOnes(voted.top5_hit.data as Uint8Array);

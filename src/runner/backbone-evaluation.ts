@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Normalization } from '../augment/presets';
@@ -6,7 +7,7 @@ import type { ResolvedConfig } from '../config';
 import { loadDataset, type LoadedDataset } from '../data';
 import { buildInferenceModel, createSession, embed, type Device, type InferenceModel, type ResolvedDevice } from '../engine';
 import { UserError } from '../errors';
-import { knnClassify } from '../eval/knn';
+import { FeatureFileWriter, inMemoryBank, knnClassify, type FeatureBank } from '../eval/knn';
 import type { Module } from '../nn';
 import { writeFileAtomic } from '../util/atomic';
 
@@ -19,6 +20,12 @@ import { writeFileAtomic } from '../util/atomic';
 
 export const DATA_MANIFEST_FILE = 'data.json';
 const EVAL_CHUNK_IMAGES = 4096;
+
+/**
+ * A kNN bank larger than this is embedded into a features file and streamed from disk in chunks
+ * (src/eval/knn.ts) instead of held in memory: ImageNet1k's 1.28M x 2048 float32 bank is 10.5 GB.
+ */
+export const IN_MEMORY_BANK_BYTES = 1024 ** 3;
 
 /** The images the kNN bank and queries are embedded from (METHODS.md §3.3 "kNN bank / test"). */
 export interface EvalImages {
@@ -106,6 +113,10 @@ export interface BackboneEvaluationOptions {
   normalization: Normalization;
   device: Device;
   threads?: number;
+  /** Folder for a features-file bank (see IN_MEMORY_BANK_BYTES); default data.cache_dir. */
+  scratchDir?: string;
+  /** Bank size in bytes above which the bank goes to a features file (default IN_MEMORY_BANK_BYTES). */
+  inMemoryBankBytes?: number;
 }
 
 /** Metrics computed on the eval-mode test features the kNN uses (the online linear classifier). */
@@ -138,21 +149,52 @@ export class BackboneEvaluation {
     return this.inference;
   }
 
-  /** Eval-mode features of the images at `indices` of `source`, read and embedded in bounded chunks. */
-  async embedAll(source: LoadedDataset, indices: Int32Array): Promise<Float32Array> {
+  /** Eval-mode features of the images at `indices` of `source`, read and embedded in bounded chunks, handed to `sink` in order. */
+  private async embedChunks(source: LoadedDataset, indices: Int32Array, sink: (features: Float32Array, start: number) => void): Promise<void> {
     const { model, session } = await this.inferenceSession();
     const { height, width, channels } = source;
     const crop = this.o.images.crop;
     const shape = crop === null ? [height, width, channels] : [crop, crop, channels];
-    const out = new Float32Array(indices.length * model.featureDim);
     for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
       const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
       let images = source.readBatch(chunk);
       if (crop !== null) images = centerCropBatch(images, chunk.length, height, width, channels, crop);
-      const features = await embed(session, model, images, chunk.length, this.o.config.train.batch_size, shape, this.o.backbone.state);
-      out.set(features, start * model.featureDim);
+      sink(await embed(session, model, images, chunk.length, this.o.config.train.batch_size, shape, this.o.backbone.state), start);
     }
+  }
+
+  /** Eval-mode features of the images at `indices` of `source`, in memory. */
+  async embedAll(source: LoadedDataset, indices: Int32Array): Promise<Float32Array> {
+    const { model } = await this.inferenceSession();
+    const out = new Float32Array(indices.length * model.featureDim);
+    await this.embedChunks(source, indices, (features, start) => out.set(features, start * model.featureDim));
     return out;
+  }
+
+  /**
+   * The kNN bank: in memory up to inMemoryBankBytes, else written chunk by chunk to a features file
+   * in scratchDir (removed by the returned `dispose`).
+   */
+  private async embedBank(source: LoadedDataset, indices: Int32Array): Promise<{ bank: FeatureBank; dispose: () => void }> {
+    const { model } = await this.inferenceSession();
+    const labels = Int32Array.from(indices, (i) => source.labels[i]);
+    const dim = model.featureDim;
+    if (indices.length * dim * 4 <= (this.o.inMemoryBankBytes ?? IN_MEMORY_BANK_BYTES)) {
+      return { bank: inMemoryBank(await this.embedAll(source, indices), labels, dim), dispose: () => undefined };
+    }
+    const dir = this.o.scratchDir ?? this.o.config.data.cache_dir;
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `knn-bank-${process.pid}-${Date.now()}.f32`);
+    const dispose = (): void => fs.rmSync(file, { force: true });
+    const writer = new FeatureFileWriter(file, dim);
+    try {
+      await this.embedChunks(source, indices, (features) => writer.append(features));
+      return { bank: writer.close(labels), dispose };
+    } catch (err) {
+      writer.abort();
+      dispose();
+      throw err;
+    }
   }
 
   /**
@@ -168,16 +210,19 @@ export class BackboneEvaluation {
     const queryLabels = Int32Array.from(queryIndices, (i) => test.labels[i]);
     const queryFeatures = await this.embedAll(test, queryIndices);
     if (knn.enabled) {
-      const bankIndices = labelledIndices(train);
-      const bankFeatures = await this.embedAll(train, bankIndices);
-      const { model, device } = await this.inferenceSession();
-      const result = await knnClassify({
-        bankFeatures, bankLabels: Int32Array.from(bankIndices, (i) => train.labels[i]), queryFeatures, queryLabels,
-        dim: model.featureDim, numClasses: train.classes.length, k: knn.k, temperature: knn.temperature,
-        device, threads: this.o.threads,
-      });
-      out.knn_top1 = result.top1;
-      out.knn_top5 = result.top5;
+      const { bank, dispose } = await this.embedBank(train, labelledIndices(train));
+      try {
+        const { model, device } = await this.inferenceSession();
+        const result = await knnClassify({
+          bank, queryFeatures, queryLabels,
+          dim: model.featureDim, numClasses: train.classes.length, k: knn.k, temperature: knn.temperature,
+          device, threads: this.o.threads,
+        });
+        out.knn_top1 = result.top1;
+        out.knn_top5 = result.top5;
+      } finally {
+        dispose();
+      }
     }
     if (more) Object.assign(out, await more(queryFeatures, queryLabels));
     return out;
