@@ -1,6 +1,5 @@
 import * as path from 'node:path';
-import { METHODS, BACKBONES, DATASETS, PRESETS, ids, findEntry } from '../registry';
-import { METHOD_PARAMS } from './method-params';
+import { METHODS, BACKBONES, DATASETS, PRESETS, ids, findEntry, methodSpec } from '../registry';
 import { PRESET_PARAMS } from './preset-params';
 import { FieldRule, ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, tuple } from './spec';
 
@@ -76,7 +75,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       description: 'method hyperparameters; allowed keys depend on method.name',
       selector: 'method.name',
       noun: 'parameter of method',
-      choices: METHOD_PARAMS,
+      choices: Object.fromEntries(METHODS.map((m) => [m.id, methodSpec(m.id)!.params])),
     },
   }),
   backbone: obj('the network whose features are evaluated', {
@@ -86,6 +85,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     split_bn: int('SplitBatchNorm splits (0 = plain batch norm; 8 = MoCo CIFAR)', 0, { minimum: 0 }),
     patch_size: int("ViT patch size in pixels; null = the backbone's (16 or 32)", null, { minimum: 1, nullable: true }),
     depth: int('ViT transformer blocks; null = 12', null, { minimum: 1, nullable: true }),
+    image_size: int('ViT image size the position-embedding table is built for (other sizes get it resampled); null = augmentation.input_size', null, { minimum: 1, nullable: true }),
   }),
   data: obj('the dataset', {
     dataset: oneOf('dataset id', ids(DATASETS), 'cifar10'),
@@ -102,7 +102,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     workers: int('decode worker threads', 2, { minimum: 0 }),
   }),
   augmentation: obj('view generation for self-supervised training', {
-    preset: oneOf('augmentation preset (transform class of METHODS.md §3.2)', ids(PRESETS), 'simclr'),
+    preset: oneOf('augmentation preset (transform class of METHODS.md §3.2)', ids(PRESETS), dependent("the method's own transform", (ctx) => findEntry(METHODS, String(fromRoot(ctx, 'method.name')))!.defaultPreset)),
     input_size: int('crop output size of global views (pixels)', datasetDefault("the dataset's input size", (d) => d.inputSize), { minimum: 1 }),
     overrides: {
       type: 'choice',

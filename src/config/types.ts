@@ -55,6 +55,7 @@ export interface ResolvedConfig {
     split_bn: number;
     patch_size: number | null;
     depth: number | null;
+    image_size: number | null;
   };
   data: {
     dataset: string;

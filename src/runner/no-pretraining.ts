@@ -71,7 +71,7 @@ export class NoPretraining implements Training {
       throw new UserError(`augmentation.input_size: ${inputSize}, but the pixels backbone embeds the eval-transform images, which are ${evalHeight}x${evalWidth} (data.image_size ${config.data.image_size}, eval_transform ${config.augmentation.eval_transform}); set augmentation.input_size: ${evalHeight} or use square images of that size`);
     }
     const backbone = createBackbone(config.backbone.name, {
-      width: config.backbone.width, inChannels: preset.outputChannels, imageSize: inputSize,
+      width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.backbone.image_size ?? inputSize,
       splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
       patchSize: config.backbone.patch_size ?? undefined, depth: config.backbone.depth ?? undefined,
     });

@@ -22,7 +22,7 @@ export interface PreparedMethod {
 export function prepareMethod(config: ResolvedConfig, opts: { inputChannels: number; method?: Method }): PreparedMethod {
   const preset = presetFromConfig(config, { inputChannels: opts.inputChannels, singleChannel: 'gray' });
   const backbone = createBackbone(config.backbone.name, {
-    width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.augmentation.input_size,
+    width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.backbone.image_size ?? config.augmentation.input_size,
     splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,
     patchSize: config.backbone.patch_size ?? undefined, depth: config.backbone.depth ?? undefined,
   });
