@@ -105,12 +105,21 @@ function convert(doc: Document, node: YamlNode, at: (n: { range?: [number, numbe
   fail(at(node), '', 'invalid YAML: unsupported node');
 }
 
-/** Deep merge for `extends` and `--set`: mappings merge key by key; lists and scalars replace. */
+/**
+ * Deep merge for `extends` and `--set`: mappings merge key by key; lists and scalars replace; a
+ * null in `over` removes the key, so the field takes its default (every nullable field defaults to
+ * null, so for those this equals setting null). It lets a file that extends a base drop a base
+ * setting its preset does not have (e.g. `augmentation.overrides.scale: null` for multi-crop).
+ */
 export function mergeTrees(base: LNode, over: LNode): LNode {
   if (base.kind !== 'map' || over.kind !== 'map') return over;
   const entries = new Map(base.entries);
   for (const [key, entry] of over.entries) {
     const prev = entries.get(key);
+    if (entry.value.kind === 'scalar' && entry.value.value === null) {
+      entries.delete(key);
+      continue;
+    }
     entries.set(key, prev ? { keyOrigin: entry.keyOrigin, value: mergeTrees(prev.value, entry.value) } : entry);
   }
   return { kind: 'map', entries, origin: over.origin };
