@@ -188,3 +188,29 @@ describe('dino on real data (embedded Fashion-MNIST, 2 global 28-px + 2 local 12
     expect(metrics.knn_top1).toBeGreaterThan(0);
   });
 });
+
+describe('dino on a ViT (ImageNet1k ViT-S/16 row options; 28-px globals, 14-px locals)', () => {
+  let tmp: string;
+  beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-dino-vit-')); });
+  afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
+
+  it('trains with resampled position embeddings for the local size; the last layer stays frozen in epoch 0', async () => {
+    const config = loadConfig(path.join(__dirname, 'tiny-multi-crop.yaml'), {
+      set: ['method.name=dino', 'augmentation.preset=dino', 'augmentation.overrides.local_size=14',
+        'backbone={name: vit-s16, width: 0.16666666666666666, patch_size: 7, depth: 1}',
+        ...HEAD.map((h) => h.replace('=16', '=32')), 'method.params.projection_layers=3', 'method.params.batch_norm=false',
+        'method.params.head_init=trunc_normal', 'method.params.norm_last_layer=false', 'method.params.freeze_last_layer_epochs=1',
+        'method.params.teacher_backbone_init=independent', 'method.params.eval_backbone=teacher',
+        'train.optimizer={name: adamw, lr: 5.0e-4, weight_decay: 0.04, betas: [0.9, 0.999]}', 'method.params.weight_decay_end=0.4'],
+      env: {},
+    });
+    const t = await Pretraining.create(config, tmp, { dataSeed: config.seed });
+    const v0 = (t.runner.state.data('head.last_layer.weight_v') as Float32Array).slice();
+    const losses: number[] = [];
+    for (let i = 0; i < 3; i++) losses.push((await t.runStep()).loss);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(Math.max(...losses) - Math.min(...losses)).toBeGreaterThan(1e-4);
+    expect(t.runner.state.data('head.last_layer.weight_v')).toEqual(v0);
+    expect((await t.evaluate()).knn_top1).toBeGreaterThan(0);
+  });
+});
