@@ -1,7 +1,10 @@
+import * as path from 'node:path';
 import type { Module } from '../nn/module';
 import { writeFileAtomic } from '../util/atomic';
 import { buildInferenceModel } from './inference';
+import { encodeSafetensors } from './safetensors';
 import type { HostData } from './state-store';
+import { torchStateDict } from './torch-state-dict';
 
 export interface ExportOptions {
   /** Prefix of the backbone's entries in the training state (e.g. 'backbone'). */
@@ -14,6 +17,10 @@ export interface ExportOptions {
  * Writes the trained backbone as a standalone ONNX model (`backbone.onnx`): eval mode, weights as
  * initializers, input `images` float32 [N, C, H, W] already normalised, output `features` [N, D].
  * Parameter names inside are the training names (torch-style, with the prefix).
+ *
+ * Next to it, `backbone.safetensors` (same base name) holds the weights under the names of the
+ * torchvision / timm model they load into (torch-state-dict.ts); a backbone without parameters
+ * (pixels) gets none.
  */
 export function exportBackbone(file: string, backbone: Module, values: { get(name: string): HostData | undefined }, opts: ExportOptions): { featureDim: number; bytes: number } {
   const weights = new Map<string, HostData>();
@@ -29,5 +36,9 @@ export function exportBackbone(file: string, backbone: Module, values: { get(nam
     weights,
   });
   writeFileAtomic(file, model.modelBytes);
+  if (backbone.parameters().length > 0) {
+    const { tensors, metadata } = torchStateDict(backbone, values, opts.prefix);
+    writeFileAtomic(path.join(path.dirname(file), `${path.basename(file, '.onnx')}.safetensors`), encodeSafetensors(tensors, metadata));
+  }
   return { featureDim: model.featureDim, bytes: model.modelBytes.length };
 }
