@@ -16,6 +16,7 @@
  * ImageNet1k ViT recipe (train.optimizer.weight_decay → end over global steps). kNN embeds with
  * the student backbone (docs scripts) or the teacher (ImageNet1k), `eval_backbone`.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { teacherTemperature, dinoLoss } from '../losses/dino';
 import { cosineValue } from '../optim';
 import { DinoProjectionHead } from '../nn/dino-head';
@@ -27,7 +28,11 @@ export const DINO_TEACHER_TEMPERATURE = 'dino.teacher_temperature';
 
 export const dino: Method = {
   id: 'dino',
+  label: 'DINO',
+  description: 'Self-distillation with no labels: student matches a centred, sharpened EMA teacher (Caron et al., 2021)',
   section: '§4.5',
+  params: METHOD_PARAMS.dino,
+  defaultPreset: 'dino',
   create({ backbone, params, config }) {
     const { global, local } = requireMultiCropViews(config, 'dino', 1, 2);
     const output = numberParam(params, 'output_dim');
@@ -40,7 +45,8 @@ export const dino: Method = {
       output,
       layers,
       batchNorm: booleanParam(params, 'batch_norm'),
-      mlpInit: params.head_init === 'trunc_normal' ? 'trunc-normal' : 'torch',
+      mlpInit: params.head_init === 'trunc_normal' ? { truncNormalStd: numberParam(params, 'head_trunc_normal_std') } : 'torch',
+      sharedBatchNorm: booleanParam(params, 'head_shared_batch_norm'),
     });
     const normLastLayer = booleanParam(params, 'norm_last_layer');
     const freezeEpochs = numberParam(params, 'freeze_last_layer_epochs');

@@ -6,16 +6,22 @@
  * The weight-normalised layer is torch.nn.utils.weight_norm: W = g · v/‖v‖ row by row, parameters
  * `last_layer.weight_g` [out, 1] (filled with 1) and `last_layer.weight_v` [out, in] (nn.Linear's
  * default init), in that order. With norm_last_layer on (the default) g stays 1: the method keeps
- * it out of the optimizer (`frozenParameterNames`), as requires_grad = False does in the reference.
+ * it out of the update, as requires_grad = False does in the reference.
  *
- * MLP init: 'trunc-normal' is DINOProjectionHead's own _init_weights (truncated normal std 0.02,
- * zero bias); 'torch' is nn.Linear's default — the CIFAR-10 script replaces the head's layers by a
+ * MLP init: 'trunc-normal' is DINOProjectionHead's own _init_weights (truncated normal, zero bias,
+ * std 0.02 today; 0.2 before lightly 01d99ea6, 2025-05-12, which every published DINO row with this
+ * head ran); 'torch' is nn.Linear's default — the CIFAR-10 script replaces the head's layers by a
  * plain 2-block ProjectionHead built after that init, so its MLP keeps torch's default.
+ * `sharedBatchNorm`: before lightly c5a749f5 (2024-11-08) DINOProjectionHead passed one
+ * BatchNorm1d instance to both hidden blocks (the published Imagenette and ImageNet100 rows): one
+ * set of affine parameters and running statistics, applied (and updated) after each hidden Linear.
+ * torch names it once, at its first index (`layers.1`); the second use sits at index 4.
  */
 import { div, l2Normalize, linear, mul, reduceSum, sqrt, type Tensor } from '../graph';
-import { ProjectionHead, type HeadBlock } from './heads';
-import type { LinearInit } from './linear';
-import { ONES, torchDefaultWeight } from './init';
+import { GELU } from './activation';
+import { BatchNorm1d } from './batchnorm';
+import { Linear } from './linear';
+import { ONES, ZEROS, torchDefaultWeight } from './init';
 import { Module, type ForwardContext } from './module';
 
 /** torch.nn.utils.weight_norm(nn.Linear(in, out, bias=False)) with g filled with 1. */
@@ -34,6 +40,19 @@ export class WeightNormLinear extends Module {
   }
 }
 
+/** nn.Linear re-initialised by DINOProjectionHead._init_weights: trunc_normal(0, std, a=−2, b=2), bias 0. */
+class TruncNormalLinear extends Module {
+  constructor(inFeatures: number, outFeatures: number, readonly hasBias: boolean, std: number) {
+    super();
+    this.registerParameter('weight', [outFeatures, inFeatures], { type: 'truncNormal', std, lower: -2, upper: 2 }, 'weight');
+    if (hasBias) this.registerParameter('bias', [outFeatures], ZEROS, 'bias');
+  }
+
+  forward(ctx: ForwardContext, x: Tensor): Tensor {
+    return linear(x, ctx.param('weight'), this.hasBias ? ctx.param('bias') : undefined);
+  }
+}
+
 export interface DinoHeadOptions {
   input: number;
   hidden: number;
@@ -43,7 +62,52 @@ export interface DinoHeadOptions {
   layers: 2 | 3;
   /** BatchNorm1d after the hidden Linears (which then have no bias). */
   batchNorm: boolean;
-  mlpInit: LinearInit;
+  /** 'torch': nn.Linear's default; a number: DINOProjectionHead's truncated normal with this std. */
+  mlpInit: 'torch' | { truncNormalStd: number };
+  /** One BatchNorm1d shared by both hidden blocks (3 layers, batch norm on; lightly before 2024-11-08). */
+  sharedBatchNorm?: boolean;
+}
+
+/**
+ * The MLP as torch's nn.Sequential `layers`: children at their Sequential indices, Linear → [BN] →
+ * GELU per hidden block, then the bottleneck Linear. A shared BN is registered once.
+ */
+class DinoMlp extends Module {
+  /** Child index per step of the forward pass. */
+  private readonly order: string[] = [];
+
+  constructor(opts: DinoHeadOptions) {
+    super();
+    const dims: [number, number][] = [[opts.input, opts.hidden]];
+    if (opts.layers === 3) dims.push([opts.hidden, opts.hidden]);
+    dims.push([opts.hidden, opts.bottleneck]);
+    const lin = (i: number, o: number, bias: boolean): Module => (opts.mlpInit === 'torch' ? new Linear(i, o, { bias }) : new TruncNormalLinear(i, o, bias, opts.mlpInit.truncNormalStd));
+    const shared = opts.sharedBatchNorm && opts.batchNorm && opts.layers === 3;
+    let sharedIndex: string | null = null;
+    let index = 0;
+    const add = (m: Module | null): void => {
+      const name = String(index++);
+      if (m) this.addModule(name, m);
+      this.order.push(m ? name : sharedIndex!);
+    };
+    dims.forEach(([i, o], k) => {
+      const hidden = k < dims.length - 1;
+      add(lin(i, o, !(hidden && opts.batchNorm)));
+      if (!hidden) return;
+      if (opts.batchNorm) {
+        if (shared && sharedIndex !== null) add(null);
+        else {
+          add(new BatchNorm1d(o));
+          if (shared) sharedIndex = this.order[this.order.length - 1];
+        }
+      }
+      add(new GELU());
+    });
+  }
+
+  forward(ctx: ForwardContext, x: Tensor): Tensor {
+    return this.order.reduce((y, name) => this.call(ctx, name, y), x);
+  }
 }
 
 export class DinoProjectionHead extends Module {
@@ -51,12 +115,7 @@ export class DinoProjectionHead extends Module {
 
   constructor(readonly opts: DinoHeadOptions) {
     super();
-    const norm = opts.batchNorm ? 'batch' : null;
-    const blocks: HeadBlock[] = [{ in: opts.input, out: opts.hidden, norm, act: 'gelu' }];
-    if (opts.layers === 3) blocks.push({ in: opts.hidden, out: opts.hidden, norm, act: 'gelu' });
-    blocks.push({ in: opts.hidden, out: opts.bottleneck, norm: null, act: null });
-    // The MLP's Sequential is the head's own `layers` (torch names `layers.0.weight`, ...).
-    this.addModule('layers', new ProjectionHead(blocks, { linearInit: opts.mlpInit }).child('layers'));
+    this.addModule('layers', new DinoMlp(opts));
     this.addModule('last_layer', new WeightNormLinear(opts.bottleneck, opts.output));
     this.outDim = opts.output;
   }

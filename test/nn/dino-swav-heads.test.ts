@@ -10,6 +10,7 @@ import { maxAbsDiff, runModule } from './support';
 describe('DINO projection head (lightly DINOProjectionHead)', () => {
   it('CIFAR-10 layout: Lin(512→2048, nb)–BN–GELU–Lin(2048→256) → L2 → weight-normalised Lin(256→2048, no bias); torch names', () => {
     const head = new DinoProjectionHead({ input: 512, hidden: 2048, bottleneck: 256, output: 2048, layers: 2, batchNorm: true, mlpInit: 'torch' });
+    expect(head.child('layers').namedChildren().map(([n, m]) => `${n}:${m.constructor.name}`)).toEqual(['0:Linear', '1:BatchNorm1d', '2:GELU', '3:Linear']);
     expect(head.parameters('head').map((p) => `${p.name}[${p.shape.join(',')}]`)).toEqual([
       'head.layers.0.weight[2048,512]', 'head.layers.1.weight[2048]', 'head.layers.1.bias[2048]', 'head.layers.3.weight[256,2048]', 'head.layers.3.bias[256]',
       'head.last_layer.weight_g[2048,1]', 'head.last_layer.weight_v[2048,256]',
@@ -20,18 +21,62 @@ describe('DINO projection head (lightly DINOProjectionHead)', () => {
     expect(init.get('layers.0.weight')).toEqual({ type: 'kaimingUniform', fanIn: 512, a: Math.sqrt(5) });
   });
 
-  it('3-layer head with the truncated-normal init (std 0.02, zero bias), no BN (ViT/R50 rows)', () => {
-    const head = new DinoProjectionHead({ input: 384, hidden: 64, bottleneck: 16, output: 32, layers: 3, batchNorm: false, mlpInit: 'trunc-normal' });
+  it('3-layer head with the truncated-normal init (given std, zero bias), no BN (ViT/R50 rows)', () => {
+    const head = new DinoProjectionHead({ input: 384, hidden: 64, bottleneck: 16, output: 32, layers: 3, batchNorm: false, mlpInit: { truncNormalStd: 0.02 } });
     expect(head.parameters().map((p) => p.name)).toEqual([
       'layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias', 'layers.4.weight', 'layers.4.bias', 'last_layer.weight_g', 'last_layer.weight_v',
     ]);
-    const w = head.parameters().find((p) => p.name === 'layers.2.weight')!;
-    expect(w.init).toEqual({ type: 'truncNormal', std: 0.02, lower: -2, upper: 2 });
+    const byName = new Map(head.parameters().map((p) => [p.name, p.init]));
+    expect(byName.get('layers.2.weight')).toEqual({ type: 'truncNormal', std: 0.02, lower: -2, upper: 2 });
+    expect(byName.get('layers.2.bias')).toEqual({ type: 'constant', value: 0 });
+    const old = new DinoProjectionHead({ input: 384, hidden: 64, bottleneck: 16, output: 32, layers: 3, batchNorm: false, mlpInit: { truncNormalStd: 0.2 } });
+    expect(old.parameters().find((p) => p.name === 'layers.0.weight')!.init).toEqual({ type: 'truncNormal', std: 0.2, lower: -2, upper: 2 });
+  });
+
+  it('3-layer head with BN: separate BNs (today) or one BN shared by both hidden blocks, named once at index 1 (lightly before 2024-11-08)', () => {
+    const opts = { input: 8, hidden: 6, bottleneck: 4, output: 5, layers: 3 as const, batchNorm: true, mlpInit: { truncNormalStd: 0.2 } };
+    expect(new DinoProjectionHead(opts).parameters().map((p) => p.name)).toEqual([
+      'layers.0.weight', 'layers.1.weight', 'layers.1.bias', 'layers.3.weight', 'layers.4.weight', 'layers.4.bias', 'layers.6.weight', 'layers.6.bias',
+      'last_layer.weight_g', 'last_layer.weight_v',
+    ]);
+    const shared = new DinoProjectionHead({ ...opts, sharedBatchNorm: true });
+    expect(shared.parameters().map((p) => p.name)).toEqual([
+      'layers.0.weight', 'layers.1.weight', 'layers.1.bias', 'layers.3.weight', 'layers.6.weight', 'layers.6.bias', 'last_layer.weight_g', 'last_layer.weight_v',
+    ]);
+    expect(shared.buffers().map((b) => b.name)).toEqual(['layers.1.running_mean', 'layers.1.running_var']);
+  });
+
+  it('shared BN (training): both hidden blocks normalise with batch statistics through the same affine, and the running statistics update twice', async () => {
+    const [n, d, h] = [6, 4, 3];
+    const head = new DinoProjectionHead({ input: d, hidden: h, bottleneck: 2, output: 3, layers: 3, batchNorm: true, mlpInit: 'torch', sharedBatchNorm: true });
+    const values = initParameters([...head.parameters(), ...head.buffers()], new Rng(4));
+    values.set('layers.1.weight', Float32Array.from([1.5, 0.5, -1]));
+    values.set('layers.1.bias', Float32Array.from([0.1, -0.2, 0.3]));
+    const x = Float32Array.from(randn(n * d, 8));
+    const run = await runModule(head, { shape: [n, d], data: x }, { training: true, values });
+    const v = (name: string) => values.get(name)!;
+    const lin = (inp: number[][], w: Float32Array, k: number) => inp.map((r) => Array.from({ length: h }, (_, o) => r.reduce((s, xv, j) => s + w[o * k + j] * xv, 0)));
+    const bn = (a: number[][]) => {
+      const mean = a[0].map((_, j) => a.reduce((s, r) => s + r[j], 0) / n);
+      const varB = a[0].map((_, j) => a.reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / n);
+      return { y: a.map((r) => r.map((t, j) => ((t - mean[j]) / Math.sqrt(varB[j] + 1e-5)) * v('layers.1.weight')[j] + v('layers.1.bias')[j])), mean, varU: varB.map((q) => (q * n) / (n - 1)) };
+    };
+    const gelu = (t: number) => 0.5 * t * (1 + erf(t / Math.SQRT2));
+    const xs = Array.from({ length: n }, (_, i) => Array.from(x.slice(i * d, (i + 1) * d)));
+    const b1 = bn(lin(xs, v('layers.0.weight'), d));
+    const b2 = bn(lin(b1.y.map((r) => r.map(gelu)), v('layers.3.weight'), h));
+    const mean1 = Array.from(v('layers.1.running_mean'), (m, j) => 0.9 * m + 0.1 * b1.mean[j]);
+    const mean2 = mean1.map((m, j) => 0.9 * m + 0.1 * b2.mean[j]);
+    expect(maxAbsDiff(run.buffers.get('layers.1.running_mean')!, mean2)).toBeLessThan(1e-5);
+    const var2 = Array.from(v('layers.1.running_var'), (q, j) => 0.9 * (0.9 * q + 0.1 * b1.varU[j]) + 0.1 * b2.varU[j]);
+    expect(maxAbsDiff(run.buffers.get('layers.1.running_var')!, var2)).toBeLessThan(1e-5);
+    expect(run.dims).toEqual([n, 3]);
   });
 
   it('forward (eval) = g·v/‖v‖ applied to the L2-normalised MLP output, computed in JS', async () => {
     const [n, d, h, bott, out] = [4, 5, 6, 3, 7];
     const head = new DinoProjectionHead({ input: d, hidden: h, bottleneck: bott, output: out, layers: 2, batchNorm: false, mlpInit: 'torch' });
+    expect(head.child('layers').namedChildren().map(([name]) => name)).toEqual(['0', '1', '2']);
     const values = initParameters(head.parameters(), new Rng(5));
     values.set('last_layer.weight_g', Float32Array.from({ length: out }, (_, i) => 0.5 + i * 0.25)); // g ≠ 1 to see it act
     const x = Float32Array.from(randn(n * d, 3));
