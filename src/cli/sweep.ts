@@ -107,9 +107,16 @@ async function finalReport(sweepDir: string, plan: SweepPlan, status: SweepStatu
 
 async function waitForQueue(sweepDir: string, plan: SweepPlan): Promise<SweepStatus> {
   const seen = new Map<number, string>();
+  let misses = 0;
   for (;;) {
     const queue = queryQueue(sweepDir);
-    if (queue === null) throw new UserError('sweep --wait: squeue is not available; check later with `ssl-bench sweep status`');
+    if (queue === null) {
+      // A busy slurmctld can miss a query; only a persistent failure ends the wait.
+      if (++misses >= 5) throw new UserError(`sweep --wait: squeue failed ${misses} times in a row; check later with \`ssl-bench sweep status ${displayPath(sweepDir)}\``);
+      await new Promise((r) => setTimeout(r, 2000));
+      continue;
+    }
+    misses = 0;
     const status = sweepStatus(sweepDir, plan, queue);
     for (const t of status.tasks) {
       const line = `${t.state}: ${t.detail}`;
@@ -186,7 +193,9 @@ export function registerSweep(program: Command): void {
   addExecutorOptions(sweep).action(async (inputs: string[], opts: SweepCliOptions) => {
     const runs = expandRuns({ inputs, set: opts.set ?? [], grid: opts.grid ?? [], seeds: opts.seeds, output: opts.output, maxSteps: opts.maxSteps });
     const sweepDir = path.resolve(opts.sweepDir ?? defaultSweepDir(tasksOf(runs)));
-    const plan = writePlan(sweepDir, runs, { threads: localThreads(opts), staleAfterS: opts.staleAfter });
+    const threads = localThreads(opts);
+    const plan = writePlan(sweepDir, runs, { threads, staleAfterS: opts.staleAfter });
+    if (plan.threads !== threads) say(`note: this sweep was planned with ${plan.threads} intra-op thread(s) per task and keeps them (a resumed run must use the same count)`);
     say(`sweep plan ${displayPath(path.join(sweepDir, 'plan.json'))}: ${runs.length} run director${runs.length === 1 ? 'y' : 'ies'}, ${plan.tasks.length} task(s), ${plan.threads} intra-op thread(s) each`);
     await execute(sweepDir, plan, opts);
   });
