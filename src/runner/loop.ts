@@ -7,6 +7,7 @@ import { METRIC_NAME, writeSummary, type MemoryKind, type MetricValue, type RunS
 import { writeFileAtomic } from '../util/atomic';
 import { emptyPartial, LOOP_STATE_FORMAT, loopStateToJson, parseLoopState, type LoopState, type PartialEpoch } from './loop-state';
 import { metricsCsv, type EpochRow } from './metrics-csv';
+import { TensorboardScalars } from './tensorboard';
 import type { ProgressReporter } from './progress';
 import { buildSummary, type PostTrainingResult } from './run-summary';
 import { BACKBONE_FILE, CHECKPOINT_FILE, inspectRunDir, METRICS_FILE, SUMMARY_FILE } from './run-dir';
@@ -154,7 +155,12 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     if (!state.pretrainingComplete) state.elapsedSeconds = elapsedBefore + (clock() - sessionStart);
     sameMemoryKindPeak(state, measureMemory(training));
   };
-  const writeMetrics = (): void => writeFileAtomic(path.join(runDir, METRICS_FILE), metricsCsv(state.rows));
+  // TensorBoard scalars mirror metrics.csv (same rows, rewritten with it); restored rows keep their wall times.
+  const tensorboard = TensorboardScalars.open(runDir, state.rows, now);
+  const writeMetrics = (): void => {
+    writeFileAtomic(path.join(runDir, METRICS_FILE), metricsCsv(state.rows));
+    tensorboard.write(state.rows);
+  };
   const writeStatus = (status: RunStatus, post: PostTrainingResult | null = null): RunSummary => {
     const summary = buildSummary(summaryContext, state, status, status === 'running' ? null : isoSeconds(now()), post);
     writeSummary(path.join(runDir, SUMMARY_FILE), summary);
