@@ -195,7 +195,7 @@ export function registerSweep(program: Command): void {
     const sweepDir = path.resolve(opts.sweepDir ?? defaultSweepDir(tasksOf(runs)));
     const threads = localThreads(opts);
     const plan = writePlan(sweepDir, runs, { threads, staleAfterS: opts.staleAfter });
-    if (plan.threads !== threads) say(`note: this sweep was planned with ${plan.threads} intra-op thread(s) per task and keeps them (a resumed run must use the same count)`);
+    if (plan.threads !== threads && opts.executor === 'local') say(`note: this sweep was planned with ${plan.threads} intra-op thread(s) per task and keeps them (a resumed run must use the same count)`);
     say(`sweep plan ${displayPath(path.join(sweepDir, 'plan.json'))}: ${runs.length} run director${runs.length === 1 ? 'y' : 'ies'}, ${plan.tasks.length} task(s), ${plan.threads} intra-op thread(s) each`);
     await execute(sweepDir, plan, opts);
   });
