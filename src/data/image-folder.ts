@@ -40,13 +40,18 @@ export function listImageFolder(splitDir: string): FolderListing {
     .filter((e) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(path.join(splitDir, e.name)).isDirectory()))
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (classes.length === 0) throw new UserError(`${splitDir}: no class folders; expected ${splitDir}/<class>/<image>.{JPEG,jpg,png}`);
+  if (classes.length === 0) {
+    const loose = fs.readdirSync(splitDir).filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())).length;
+    const hint = loose > 0 ? ` (found ${loose} images directly in it: sort them into one folder per class, e.g. ImageNet's val/ into <wnid>/ folders)` : '';
+    throw new UserError(`${splitDir}: no class folders; expected ${splitDir}/<class>/<image>.{JPEG,jpg,png}${hint}`);
+  }
   const files: string[] = [];
   const labels: number[] = [];
   classes.forEach((cls, label) => {
     const inClass: string[] = [];
     walkImages(splitDir, cls, inClass);
-    if (inClass.length === 0) throw new UserError(`${path.join(splitDir, cls)}: class folder holds no .JPEG/.jpg/.jpeg/.png images`);
+    // An empty class would still get a label index and shift every later class: refused, not skipped.
+    if (inClass.length === 0) throw new UserError(`${path.join(splitDir, cls)}: class folder holds no .JPEG/.jpg/.jpeg/.png images; remove the folder or add its images`);
     for (const f of inClass) { files.push(f); labels.push(label); }
   });
   const sizes: number[] = [];

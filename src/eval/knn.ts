@@ -30,10 +30,11 @@ import { createSession, type Device } from '../engine/session';
  * Chunk defaults. Queries: 256 per graph run. Bank: 131072 rows per chunk (larger bank chunks were
  * faster on the 2-core machine — fewer TopK/merge passes: 100k bank x 2k queries, D 128: 1024x8192
  * 9.0 s, 256x16384 7.3 s, 256x65536 4.7 s, 128x100000 3.6 s), but at most BANK_CHUNK_BYTES of
- * features, so a chunk of 2048-d ResNet-50 features is 32768 rows (256 MiB), not 1 GiB.
+ * features, so a chunk of 2048-d ResNet-50 features is 16384 rows (128 MiB), not 1 GiB: ORT holds
+ * about three more chunk-sized buffers while it runs (the L2-normalised copy and its temporaries).
  */
 export const KNN_DEFAULTS = { k: 200, temperature: 0.1, queryChunk: 256, bankChunk: 131072 } as const;
-export const BANK_CHUNK_BYTES = 256 * 1024 ** 2;
+export const BANK_CHUNK_BYTES = 128 * 1024 ** 2;
 
 /**
  * The kNN bank, read in row chunks: an array in memory, or a features file on disk
@@ -250,7 +251,7 @@ function countOnes(flags: Uint8Array): number {
  * Weighted kNN accuracy of `queryFeatures` against the bank (see the module doc for ties and k).
  *
  * The bank is read once, chunk by chunk, in its order; every query chunk is scored against the
- * chunk and merged into its running top k. Memory: one bank chunk (≤ BANK_CHUNK_BYTES), the
+ * chunk and merged into its running top k. Memory: one bank chunk (≤ BANK_CHUNK_BYTES) and ORT's normalised copies of it, the
  * running top k of every query (querySize·k·8 bytes: 80 MB for ImageNet's 50 000 queries at
  * k 200), the queries themselves and one queryChunk x bankChunk similarity block inside ORT —
  * never the whole bank when it comes from a features file. Measured on the 2-core CPU machine

@@ -78,11 +78,27 @@ function checkEvaluations(config: ResolvedConfig, train: LoadedDataset): void {
   }
 }
 
+/**
+ * Labels are class indices in sorted folder-name order per split, so a test split with other class
+ * folders than the train split (ImageNet val not sorted into class folders, a missing or extra class)
+ * would score every query against the wrong labels: refused, naming the first difference.
+ */
+function checkSameClasses(config: ResolvedConfig, train: LoadedDataset, test: LoadedDataset): void {
+  const a = train.classes;
+  const b = test.classes;
+  if (a.length === b.length && a.every((c, i) => c === b[i])) return;
+  const onlyTrain = a.filter((c) => !b.includes(c));
+  const onlyTest = b.filter((c) => !a.includes(c));
+  const first = (xs: string[]): string => (xs.length === 0 ? 'none' : `${xs.slice(0, 3).map((x) => JSON.stringify(x)).join(', ')}${xs.length > 3 ? ` and ${xs.length - 3} more` : ''}`);
+  throw new UserError(`data: ${config.data.dataset} splits ${config.data.train_split} (${a.length} classes) and ${config.data.test_split} (${b.length} classes) must have the same class folders; only in ${config.data.train_split}: ${first(onlyTrain)}; only in ${config.data.test_split}: ${first(onlyTest)} (ImageNet's val images must be sorted into <wnid>/ folders)`);
+}
+
 /** Loads the train and test splits and the kNN images, and records them in `<runDir>/data.json`. */
 export async function loadRunData(config: ResolvedConfig, runDir: string, opts: RunDataOptions): Promise<RunData> {
   const load = { seed: opts.dataSeed, log: opts.log };
   const train = await loadDataset(config.data, 'train', load);
   const test = await loadDataset(config.data, 'test', load);
+  checkSameClasses(config, train, test);
   checkEvaluations(config, train);
   const evalImages = await loadEvalImages(config, train, test, opts);
   writeFileAtomic(path.join(runDir, DATA_MANIFEST_FILE), `${JSON.stringify({
@@ -129,7 +145,18 @@ export type QueryMetrics = (queryFeatures: Float32Array, queryLabels: Int32Array
 export class BackboneEvaluation {
   private inference: { model: InferenceModel; session: ort.InferenceSession; device: ResolvedDevice } | null = null;
 
-  constructor(private readonly o: BackboneEvaluationOptions) {}
+  constructor(private readonly o: BackboneEvaluationOptions) {
+    // Checked before training, when the bank size is known: the reference's topk fails on such a k,
+    // and a silently smaller k would publish a number measured with another protocol.
+    const { knn } = o.config.eval;
+    if (knn.enabled) {
+      const bank = labelledIndices(o.images.train).length;
+      if (knn.k > bank) {
+        const { dataset, train_split: split } = o.config.data;
+        throw new UserError(`eval.knn.k: ${knn.k} is larger than the kNN bank, the ${bank} labelled training images of ${dataset}/${split}${o.config.data.subset.per_class !== null || o.config.data.subset.fraction !== null ? ' (data.subset)' : ''}; use at most ${bank}`);
+      }
+    }
+  }
 
   /** Builds the embedding session now (otherwise at the first evaluation); returns the device it runs on. */
   async open(): Promise<ResolvedDevice> {
