@@ -1,11 +1,14 @@
 import { Rng } from '../../src/data/rng';
 import { knnClassify, type KnnOptions } from '../../src/eval/knn';
 
+/** The in-memory form of the options (bank as two arrays), which the reference reads directly. */
+type ArrayKnnOptions = KnnOptions & { bankFeatures: Float32Array; bankLabels: Int32Array };
+
 /**
  * Independent reference: float64 loops over the whole bank, neighbours ranked by (similarity desc,
  * bank index asc), classes by (score desc, class index asc) — the tie order knn.ts documents.
  */
-function referenceKnn(o: KnnOptions): { top1: number; top5: number; predictions: Int32Array } {
+function referenceKnn(o: ArrayKnnOptions): { top1: number; top5: number; predictions: Int32Array } {
   const { dim, numClasses } = o;
   const k = Math.min(o.k ?? 200, o.bankLabels.length);
   const t = o.temperature ?? 0.1;
@@ -43,7 +46,7 @@ function referenceKnn(o: KnnOptions): { top1: number; top5: number; predictions:
   return { top1: hit1 / nq, top5: hit5 / nq, predictions };
 }
 
-function randomProblem(seed: number, nb: number, nq: number, dim: number, numClasses: number): KnnOptions {
+function randomProblem(seed: number, nb: number, nq: number, dim: number, numClasses: number): ArrayKnnOptions {
   const rng = new Rng(seed);
   // Class-dependent means so the vote is informative (mixed correct and wrong predictions).
   const means = Float32Array.from({ length: numClasses * dim }, () => rng.normal());
