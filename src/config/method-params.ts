@@ -159,6 +159,8 @@ export const METHOD_PARAMS = {
     freeze_prototypes_epochs: int('epochs during which the prototypes get no gradient', 1, { minimum: 0 }),
     queue_length: int('entries per high-resolution crop queue', 384, atLeast1),
     queue_start_epoch: int('epoch from which queue scores join the Sinkhorn step', 15, { minimum: 0 }),
+    queue_fill_start_epoch: int('epoch from which the queues are filled (ImageNet1k R50 script: 15, as the scores)', 0, { minimum: 0 }),
+    queue_after_batch: int('queue scores are used only when the batch index within the epoch exceeds this (ImageNet1k R50 script: 15); null: every batch', null, { minimum: 0, nullable: true }),
   }),
   smog: obj('SMoG (METHODS.md §4.17)', {
     groups: int('number of groups (prototypes)', 300, atLeast1),

@@ -13,22 +13,30 @@
  * out of the update while epoch < k (requires_grad switched by the epoch passed as `step`).
  * SwaVQueue (swavqueue.ts) adds per-crop queues. kNN uses f.
  */
-import { l2Normalize, stopGradient, type Tensor } from '../graph';
+import { greater, l2Normalize, stopGradient, where, type Tensor } from '../graph';
 import { memoryBankUpdate } from '../losses/memory-bank';
 import { swavLoss } from '../losses/swav';
 import { swavProjectionHead } from '../nn/heads';
 import { SwavPrototypes, normalizePrototypeRows } from '../nn/swav-prototypes';
 import { memoryBankState } from './memory-bank-state';
-import { numberParam, type Method, type MethodContext, type MethodInstance, type MethodState, type ParamGroup } from './method';
+import { numberParam, type Method, type MethodContext, type MethodInstance, type MethodState, type ParamGroup, type SchedulePoint } from './method';
 import { requireMultiCropViews } from './multi-crop';
 
 export const SWAV_USE_QUEUE = 'swav.use_queue';
+export const SWAV_FILL_QUEUE = 'swav.fill_queue';
 
 export interface SwavQueueOptions {
   length: number;
-  /** Queue scores join Sinkhorn from this epoch on; the queues fill from epoch 0. */
+  /** Queue scores join Sinkhorn from this epoch on. */
   startEpoch: number;
+  /** The queues are filled from this epoch on (Imagenette 0; ImageNet1k R50 15, with the scores). */
+  fillStartEpoch: number;
+  /** Scores are used only when the batch index within the epoch exceeds this (ImageNet1k R50: 15). */
+  afterBatch: number | null;
 }
+
+/** 0-based index of the step within its epoch. */
+const batchIndex = (at: SchedulePoint): number => at.globalStep - at.epoch * (at.totalSteps / at.totalEpochs);
 
 export function createSwav({ backbone, params, config }: MethodContext, queue: SwavQueueOptions | null): MethodInstance {
   const { global, local } = requireMultiCropViews(config, queue ? 'swavqueue' : 'swav', 1, 2);
@@ -57,7 +65,12 @@ export function createSwav({ backbone, params, config }: MethodContext, queue: S
     evalBackbone: 'backbone',
     paramGroups,
     transforms: [{ name: 'normalize-prototypes', stage: 'pre-forward', targets: (n) => n === 'prototypes.heads.0.weight', apply: (w) => normalizePrototypeRows(w) }],
-    ...(queue ? { scalars: { [SWAV_USE_QUEUE]: (at) => (at.epoch >= queue.startEpoch ? 1 : 0) } } : {}),
+    ...(queue ? {
+      scalars: {
+        [SWAV_USE_QUEUE]: (at: SchedulePoint) => (at.epoch >= queue.startEpoch && (queue.afterBatch === null || batchIndex(at) > queue.afterBatch) ? 1 : 0),
+        [SWAV_FILL_QUEUE]: (at: SchedulePoint) => (at.epoch >= queue.fillStartEpoch ? 1 : 0),
+      },
+    } : {}),
     buildLoss(step, views) {
       const f = step.forward(backbone.module, { prefix: 'backbone' });
       const g = step.forward(projectionHead, { prefix: 'projection_head' });
@@ -66,11 +79,15 @@ export function createSwav({ backbone, params, config }: MethodContext, queue: S
       const scores = features.map((z) => prototypes.forward(p, z));
       if (!queue) return { loss: swavLoss(scores.slice(0, global), scores.slice(global), lossOptions) };
       // Each high-resolution crop's queue: scores of the entries before this step's enqueue
-      // (prototypes applied without gradient), then this step's normalised projections go in.
+      // (prototypes applied without gradient), then this step's normalised projections go in
+      // (from the fill epoch on; before it the queue keeps its value).
+      const fill = greater(step.scalar(SWAV_FILL_QUEUE), 0.5);
       const queueScores: Tensor[] = queues.map((q, i) => {
-        const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(step.state(q.bank.name), step.state(q.ptr.name), features[i]);
-        step.setState(q.bank.name, bankNext);
-        step.setState(q.ptr.name, ptrNext);
+        const bank = step.state(q.bank.name);
+        const ptr = step.state(q.ptr.name);
+        const { bankBefore, bankNext, ptrNext } = memoryBankUpdate(bank, ptr, features[i]);
+        step.setState(q.bank.name, where(fill, bankNext, bank));
+        step.setState(q.ptr.name, where(fill, ptrNext, ptr));
         return stopGradient(prototypes.forward(p, bankBefore));
       });
       return { loss: swavLoss(scores.slice(0, global), scores.slice(global), { ...lossOptions, queueScores, useQueue: step.scalar(SWAV_USE_QUEUE) }) };

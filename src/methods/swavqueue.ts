@@ -5,7 +5,9 @@
  * from `queue_start_epoch` (15) on, the prototype scores of the queue entries as they were before
  * this step's enqueue (no gradient) are appended below the crop's scores for Sinkhorn, and only the
  * batch's rows of the codes are kept. Prototypes frozen during epoch 0 (freeze_prototypes_epochs 1).
- * Everything else is SwaV (swav.ts).
+ * Everything else is SwaV (swav.ts). The ImageNet1k R50 SwAV script's queue (benchmarks/imagenet/
+ * resnet50/swav.py) is the same module with queue_fill_start_epoch 15 (filled only from epoch 15)
+ * and queue_after_batch 15 (scores used only when the batch index within the epoch is > 15).
  */
 import { numberParam, type Method } from './method';
 import { createSwav } from './swav';
@@ -13,5 +15,10 @@ import { createSwav } from './swav';
 export const swavqueue: Method = {
   id: 'swavqueue',
   section: '§4.16',
-  create: (ctx) => createSwav(ctx, { length: numberParam(ctx.params, 'queue_length'), startEpoch: numberParam(ctx.params, 'queue_start_epoch') }),
+  create: (ctx) => createSwav(ctx, {
+    length: numberParam(ctx.params, 'queue_length'),
+    startEpoch: numberParam(ctx.params, 'queue_start_epoch'),
+    fillStartEpoch: numberParam(ctx.params, 'queue_fill_start_epoch'),
+    afterBatch: typeof ctx.params.queue_after_batch === 'number' ? ctx.params.queue_after_batch : null,
+  }),
 };

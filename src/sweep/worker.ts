@@ -101,7 +101,8 @@ export async function runSweepTask(sweepDir: string, id: number, env: NodeJS.Pro
     const after = inspectRunDir(task.seedDir);
     if (after.kind === 'diverged') return finish('diverged', `diverged (NaN/Inf loss), see ${displayPath(after.summaryFile)}`, 1);
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    if (err instanceof UserError && err.exitCode === 1 && /interrupted by SIG/.test(message) && after.kind === 'unfinished' && after.hasCheckpoint) {
+    // The runner ends an interrupted run with a UserError (exit 1, or 130/143 = 128 + the signal).
+    if (err instanceof UserError && [1, 130, 143].includes(err.exitCode) && /interrupted by SIG/.test(message) && after.kind === 'unfinished' && after.hasCheckpoint) {
       return finish('preempted', `${usr1 ? 'SIGUSR1' : 'stop signal'}: ${message}`, EXIT_PREEMPTED);
     }
     if (!(err instanceof UserError)) process.stderr.write(`${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
