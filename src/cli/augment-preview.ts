@@ -14,6 +14,10 @@ import { writeFileAtomic } from '../util/atomic';
 const MIN_TILE = 96;
 const GAP = 4;
 const BACKGROUND = 255;
+/** Band above the grid with up to three lines of column labels (fits a 96-px tile at 12 px). */
+const LABEL_FONT_PX = 12;
+const LABEL_LINE_PX = 15;
+const LABEL_HEIGHT = GAP + 3 * LABEL_LINE_PX + 2;
 
 interface PreviewOptions {
   out: string;
@@ -28,10 +32,36 @@ interface Picture {
   rgb: Uint8Array;
 }
 
-/** Layout of the grid: one row per image, the original then each view, square tiles. */
-export function previewLayout(rows: number, views: number, largestSide: number): { tile: number; width: number; height: number } {
+/** Layout of the grid: a label band, then one row per image, the original then each view, square tiles. */
+export function previewLayout(rows: number, views: number, largestSide: number): { tile: number; width: number; height: number; labelHeight: number } {
   const tile = largestSide * Math.max(1, Math.ceil(MIN_TILE / largestSide));
-  return { tile, width: (views + 1) * tile + (views + 2) * GAP, height: rows * tile + (rows + 1) * GAP };
+  return { tile, width: (views + 1) * tile + (views + 2) * GAP, height: LABEL_HEIGHT + rows * tile + (rows + 1) * GAP, labelHeight: LABEL_HEIGHT };
+}
+
+/**
+ * The label lines of each column: the original with its size, and every view with the crop it
+ * trains on: output side, and the RandomResizedCrop area range (which tells global from local views).
+ */
+export function previewColumnLabels(preset: AugmentPreset, height: number, width: number): string[][] {
+  const area = (x: number): string => String(Math.round(x * 100) / 100);
+  return [
+    ['original', `${width}×${height} px`],
+    ...preset.views.map((v, k) => [`view ${k + 1}`, `${v.size}×${v.size} px`, v.crop === 'full' ? 'whole image' : `crop ${area(v.scale[0])}–${area(v.scale[1])}`]),
+  ];
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** SVG of the label band: each column's lines centred over its tile, the first in bold. */
+function labelSvg(labels: readonly string[][], layout: { tile: number; width: number; labelHeight: number }): string {
+  const texts = labels.flatMap((lines, k) => {
+    const x = GAP + k * (layout.tile + GAP) + layout.tile / 2;
+    return lines.map((line, i) => `<text x="${x}" y="${GAP + LABEL_FONT_PX + i * LABEL_LINE_PX}"${i === 0 ? ' font-weight="bold"' : ''}>${escapeXml(line)}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.labelHeight}">`
+    + `<g font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${LABEL_FONT_PX}" text-anchor="middle" fill="#000">${texts.join('')}</g></svg>`;
 }
 
 /** Undoes the normalisation of view `b` of a [B, C, S, S] output into an RGB picture. */
@@ -71,12 +101,13 @@ function blit(canvas: Uint8Array, canvasWidth: number, pic: Picture, top: number
 /**
  * `ssl-bench augment-preview <config> --out views.png [--n 8] [--set k=v]`: N training images
  * (evenly spaced through the train split), each followed by all views of the config's preset as the
- * training graph computes them, drawn with the config's seed.
+ * training graph computes them, drawn with the config's seed. Columns are labelled: "original"
+ * with its size, then "view k" with the view's output size and crop area range.
  */
 export function registerAugmentPreview(program: Command): void {
   const cmd = program
     .command('augment-preview')
-    .description('write a PNG grid of training images and their augmented views (one row per image: original, then every view)')
+    .description('write a PNG grid of training images and their augmented views (one row per image: original, then every view; columns labelled with each view\'s crop size)')
     .argument('<config>', 'config file (YAML)')
     .requiredOption('--out <file>', 'PNG file to write')
     .option('--n <count>', 'number of images (rows)', '8');
@@ -105,7 +136,7 @@ export function registerAugmentPreview(program: Command): void {
       const layout = previewLayout(n, preset.views.length, Math.max(h, w, ...preset.views.map((v) => v.size)));
       const canvas = new Uint8Array(layout.width * layout.height * 3).fill(BACKGROUND);
       for (let b = 0; b < n; b++) {
-        const top = GAP + b * (layout.tile + GAP);
+        const top = layout.labelHeight + GAP + b * (layout.tile + GAP);
         blit(canvas, layout.width, sourcePicture(pixels, b, h, w, channels), top, GAP, layout.tile);
         preset.views.forEach((v, k) => {
           const pic = viewPicture(result[`view${k}`].data as Float32Array, b, preset.outputChannels, v.size, preset);
@@ -113,9 +144,12 @@ export function registerAugmentPreview(program: Command): void {
         });
       }
       const sharp = (await import('sharp')).default;
-      const png = await sharp(Buffer.from(canvas.buffer), { raw: { width: layout.width, height: layout.height, channels: 3 } }).png().toBuffer();
+      const labels = labelSvg(previewColumnLabels(preset, h, w), layout);
+      const png = await sharp(Buffer.from(canvas.buffer), { raw: { width: layout.width, height: layout.height, channels: 3 } })
+        .composite([{ input: Buffer.from(labels), top: 0, left: 0 }]).removeAlpha().png().toBuffer();
       writeFileAtomic(opts.out, png);
       process.stdout.write(`wrote ${opts.out}: ${n} images x (original + ${preset.views.length} ${cfg.augmentation.preset} views), ${layout.width}x${layout.height} px\n`);
+      process.stdout.write(`columns: ${previewColumnLabels(preset, h, w).map(([name, ...rest]) => `${name} (${rest.join(', ')})`).join(' | ')}\n`);
     } finally {
       source.close();
     }

@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { main } from '../../src/cli';
-import { previewLayout } from '../../src/cli/augment-preview';
+import { previewColumnLabels, previewLayout } from '../../src/cli/augment-preview';
+import { loadConfig } from '../../src/config';
+import { presetFromConfig } from '../../src/augment';
 
 const REPO = path.resolve(__dirname, '..', '..');
 let tmp: string;
@@ -48,6 +50,32 @@ test('augment-preview writes a PNG grid: one row per image, original + every vie
   expect(layout.tile).toBe(112);
   expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', layout.width, layout.height, 3]);
   expect(r.stdout).toContain(`3 images x (original + 2 simclr views), ${layout.width}x${layout.height} px`);
+  expect(r.stdout).toContain('columns: original (28×28 px) | view 1 (28×28 px, crop 0.08–1) | view 2 (28×28 px, crop 0.08–1)');
+  // The label band above the tiles: every column has dark text pixels in it, the gaps between columns none.
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const dark = (x0: number, x1: number) => {
+    let count = 0;
+    for (let y = 0; y < layout.labelHeight; y++) for (let x = x0; x < x1; x++) if (data[(y * info.width + x) * info.channels] < 128) count++;
+    return count;
+  };
+  for (let k = 0; k < 3; k++) {
+    const left = 4 + k * (layout.tile + 4);
+    expect(dark(left, left + layout.tile)).toBeGreaterThan(40);
+    expect(dark(left + layout.tile, left + layout.tile + 4)).toBe(0);
+  }
+});
+
+test('column labels name the original and every view with its crop size and area range', () => {
+  const cfg = loadConfig(writeConfig('labels', 'dino'), { set: ['augmentation.overrides.n_local_views=2', 'augmentation.overrides.local_size=12'] });
+  const preset = presetFromConfig(cfg, { inputChannels: 1 });
+  const labels = previewColumnLabels(preset, 28, 28);
+  expect(labels[0]).toEqual(['original', '28×28 px']);
+  expect(labels.slice(1).map(([a]) => a)).toEqual(['view 1', 'view 2', 'view 3', 'view 4']);
+  // DINO: two global views at the input size with scale (0.4, 1), then the local views (0.05, 0.4).
+  const [global, local] = [preset.views[0], preset.views[2]];
+  expect(labels[1].slice(1)).toEqual([`${global.size}×${global.size} px`, `crop ${global.scale[0]}–${global.scale[1]}`]);
+  expect(labels[3].slice(1)).toEqual(['12×12 px', `crop ${local.scale[0]}–${local.scale[1]}`]);
+  expect(local.scale[1]).toBeLessThanOrEqual(global.scale[0]);
 });
 
 test('--set reaches the preset (DINO with 2 local views of 12 px) and --n is checked', async () => {
