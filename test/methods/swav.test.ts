@@ -157,6 +157,30 @@ describe('swavqueue method (docs/methods.md §4.16)', () => {
   });
 });
 
+describe('swavqueue with the ImageNet1k R50 queue protocol (fill from an epoch, scores after a batch index)', () => {
+  const R50 = ['method.params.queue_length=12', 'method.params.queue_start_epoch=1', 'method.params.queue_fill_start_epoch=1',
+    'method.params.queue_after_batch=1', 'method.params.freeze_prototypes_epochs=0'];
+
+  it('scalars: fill from epoch 1; scores from epoch 1 only when the batch index within the epoch is > 1', () => {
+    const { method } = createMethod('swavqueue', { set: [...HEAD, ...MULTI_CROP, ...R50] });
+    // 2 epochs x 5 steps: global step g is batch g mod 5 of epoch floor(g / 5).
+    const at = (globalStep: number) => ({ epoch: Math.floor(globalStep / 5), totalEpochs: 2, globalStep, totalSteps: 10 });
+    expect([0, 4, 5, 6, 7, 9].map((g) => method.scalars!['swav.fill_queue'](at(g)))).toEqual([0, 0, 1, 1, 1, 1]);
+    expect([0, 4, 5, 6, 7, 9].map((g) => method.scalars!['swav.use_queue'](at(g)))).toEqual([0, 0, 0, 0, 1, 1]);
+  });
+
+  it('before the fill epoch the queues keep their initial rows and pointer', async () => {
+    const s = await buildMethodStep('swavqueue', { set: [...HEAD, ...MULTI_CROP, ...R50] });
+    const q0 = s.value('swav.queue0.bank');
+    await s.step(1, { epoch: 0, totalEpochs: 2, globalStep: 0, totalSteps: 10 });
+    expect(s.value('swav.queue0.bank')).toEqual(q0);
+    expect(Number((s.value('swav.queue0.ptr') as BigInt64Array)[0])).toBe(0);
+    await s.step(2, { epoch: 1, totalEpochs: 2, globalStep: 5, totalSteps: 10 });
+    expect(Number((s.value('swav.queue0.ptr') as BigInt64Array)[0])).toBe(s.batch);
+    expect(maxAbsDiff(s.value('swav.queue0.bank'), q0)).toBeGreaterThan(0);
+  });
+});
+
 describe.each(['swav', 'swavqueue'])('%s on real data (embedded Fashion-MNIST, 2 global 28-px + 2 local 12-px crops)', (name) => {
   let tmp: string;
   beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ssl-bench-${name}-`)); });
