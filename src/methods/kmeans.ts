@@ -12,8 +12,14 @@
  * filled with the farthest points in descending distance order (scikit-learn takes numpy's
  * argpartition order); an exact tie between distances can resolve differently after rounding.
  *
- *   const { centers, labels, inertia } = kmeans(bank, rows, dim, 300, { seed });
+ * The two n·k·d products (the Lloyd assignment and k-means++'s candidate distances) run in float64
+ * in one small ONNX Runtime CPU session, on every core; everything else is plain TypeScript.
+ *
+ *   const { centers, labels, inertia } = await kmeans(bank, rows, dim, 300, { seed });
  */
+import * as ort from 'onnxruntime-node';
+import { Graph, add, argmax, matmul, mul, reduceSum, sub, toOnnx, transpose, type Tensor } from '../graph';
+
 
 const MT_N = 624;
 const MT_M = 397;
@@ -144,57 +150,93 @@ function bufferedSumF32(a: Float64Array): number {
 }
 
 /**
- * Squared distances from row `from` to every row, as scikit-learn's float32 `_euclidean_distances`
- * returns them: (−2·x·y + ‖x‖²) + ‖y‖² in float64, clipped at 0, rounded to float32.
+ * The float64 products k-means needs, as one ORT session over the fixed rows x [n, d]:
+ * `nearest(c)` = argmin_j ‖c_j‖² − 2·x_i·c_j per row (first on ties), and `distances(rows)` the
+ * squared distances (−2·x·y + ‖y‖²) + ‖x‖² from `t` given rows to every row, as scikit-learn's
+ * `_euclidean_distances` computes them before rounding to float32.
  */
-function distancesFrom(x: Float64Array, norms: Float64Array, from: number, n: number, d: number, out: Float64Array): void {
-  const base = from * d;
-  for (let i = 0; i < n; i++) {
-    let dot = 0;
-    const row = i * d;
-    for (let f = 0; f < d; f++) dot += x[base + f] * x[row + f];
-    out[i] = Math.fround(Math.max(-2 * dot + norms[from] + norms[i], 0));
+export class KMeansProducts {
+  private constructor(
+    private readonly nearestSession: ort.InferenceSession, private readonly distanceSession: ort.InferenceSession,
+    private readonly x: ort.Tensor, private readonly d: number, private readonly k: number, private readonly trials: number,
+  ) {}
+
+  static async create(x: Float64Array, n: number, d: number, k: number, trials: number): Promise<KMeansProducts> {
+    const sumSquares = (t: Tensor) => reduceSum(mul(t, t), [1], true);
+    // One session per product: a run computes every output of its model, whichever are asked for.
+    const nearest = new Graph('kmeans-nearest');
+    const rows = nearest.input('x', [n, d], 'float64');
+    const centers = nearest.input('centers', [k, d], 'float64');
+    nearest.output('nearest', argmax(sub(mul(matmul(rows, transpose(centers)), 2), transpose(sumSquares(centers))), 1));
+    const distances = new Graph('kmeans-distances');
+    const all = distances.input('x', [n, d], 'float64');
+    const from = distances.input('from', [trials, d], 'float64');
+    distances.output('distances', add(add(mul(matmul(from, transpose(all)), -2), sumSquares(from)), transpose(sumSquares(all))));
+    // No spinning: the sessions run in bursts between training steps, often on a machine shared with other runs.
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'], interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    };
+    const sessions = await Promise.all([nearest, distances].map((g) => ort.InferenceSession.create(toOnnx(g), options)));
+    return new KMeansProducts(sessions[0], sessions[1], new ort.Tensor('float64', x, [n, d]), d, k, trials);
+  }
+
+  /** argmin_j ‖c_j‖² − 2·x_i·c_j for every row i; `centers` [k, d]. */
+  async nearest(centers: Float64Array): Promise<Int32Array> {
+    const r = await this.nearestSession.run({ x: this.x, centers: new ort.Tensor('float64', centers, [this.k, this.d]) });
+    return Int32Array.from(r.nearest.data as BigInt64Array, Number);
+  }
+
+  /** [trials, n] squared distances from the rows `from` [trials, d] to every row. */
+  async distances(from: Float64Array): Promise<Float64Array> {
+    const r = await this.distanceSession.run({ x: this.x, from: new ort.Tensor('float64', from, [this.trials, this.d]) });
+    return r.distances.data as Float64Array;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.nearestSession.release(), this.distanceSession.release()]);
   }
 }
 
+/** The number of candidates k-means++ tries per centre: 2 + ⌊ln k⌋. */
+export const localTrials = (k: number): number => 2 + Math.floor(Math.log(k));
+
 /** scikit-learn's `_kmeans_plusplus` (greedy k-means++ with 2 + ⌊ln k⌋ candidates per centre), on float32-valued rows. */
-export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number, random: NumpyRandomState): Float64Array {
-  const localTrials = 2 + Math.floor(Math.log(k));
-  const norms = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let f = 0; f < d; f++) s += x[i * d + f] * x[i * d + f];
-    norms[i] = s;
-  }
+export async function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number, random: NumpyRandomState, products: KMeansProducts): Promise<Float64Array> {
+  const trials = localTrials(k);
+  const rowsOf = (ids: readonly number[]) => {
+    const out = new Float64Array(trials * d);
+    ids.forEach((id, t) => out.set(x.subarray(id * d, id * d + d), t * d));
+    return out;
+  };
   const centers = new Float64Array(k * d);
   const first = random.randint(n);
   centers.set(x.subarray(first * d, first * d + d), 0);
-  let closest = new Float64Array(n);
-  distancesFrom(x, norms, first, n, d, closest);
+  // Every candidate row is the first one here; only row 0 of the result is used.
+  let closest = Float64Array.from((await products.distances(rowsOf(new Array(trials).fill(first)))).subarray(0, n), (v) => Math.fround(Math.max(v, 0)));
   let pot = bufferedSumF32(closest);
   const cumulative = new Float64Array(n);
-  const trial = new Float64Array(n);
   let best = new Float64Array(n);
+  const trial = new Float64Array(n);
   for (let c = 1; c < k; c++) {
-    const thresholds = Array.from({ length: localTrials }, () => random.randomSample() * pot);
+    const thresholds = Array.from({ length: trials }, () => random.randomSample() * pot);
     let running = 0;
     for (let i = 0; i < n; i++) {
       running += closest[i];
       cumulative[i] = running;
     }
     const candidates = thresholds.map((v) => searchSorted(cumulative, v));
+    const all = await products.distances(rowsOf(candidates));
     let bestPot = Infinity;
     let bestId = -1;
-    for (const id of candidates) {
-      distancesFrom(x, norms, id, n, d, trial);
-      for (let i = 0; i < n; i++) trial[i] = Math.min(closest[i], trial[i]);
+    candidates.forEach((id, t) => {
+      for (let i = 0; i < n; i++) trial[i] = Math.min(closest[i], Math.fround(Math.max(all[t * n + i], 0)));
       const candidatePot = pairwiseSumF32(trial, 0, n);
       if (candidatePot < bestPot) {
         bestPot = candidatePot;
         bestId = id;
         best.set(trial);
       }
-    }
+    });
     pot = bestPot;
     [closest, best] = [best, closest];
     centers.set(x.subarray(bestId * d, bestId * d + d), c * d);
@@ -203,39 +245,19 @@ export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number,
 }
 
 /** Nearest centre of every row (first on ties) and its squared distance. */
-function assign(x: Float64Array, n: number, d: number, centers: Float64Array, k: number, labels: Int32Array, distances: Float64Array): void {
-  // ‖x − c‖² = ‖x‖² − 2x·c + ‖c‖²: the argmin needs only ‖c‖² − 2x·c (scikit-learn's form).
-  const centerNorms = new Float64Array(k);
-  for (let j = 0; j < k; j++) {
-    let s = 0;
-    for (let f = 0; f < d; f++) s += centers[j * d + f] * centers[j * d + f];
-    centerNorms[j] = s;
-  }
-  for (let i = 0; i < n; i++) {
-    const xi = i * d;
-    let bestScore = Infinity;
-    let bestJ = 0;
-    for (let j = 0; j < k; j++) {
-      const cj = j * d;
-      let dot = 0;
-      for (let f = 0; f < d; f++) dot += x[xi + f] * centers[cj + f];
-      const score = centerNorms[j] - 2 * dot;
-      if (score < bestScore) {
-        bestScore = score;
-        bestJ = j;
-      }
-    }
-    labels[i] = bestJ;
-    distances[i] = squaredDistance(x, i, centers, bestJ, d);
-  }
+async function assign(x: Float64Array, n: number, d: number, centers: Float64Array, k: number, labels: Int32Array, distances: Float64Array, products: KMeansProducts): Promise<void> {
+  labels.set(await products.nearest(centers));
+  for (let i = 0; i < n; i++) distances[i] = squaredDistance(x, i, centers, labels[i], d);
 }
 
 /**
  * One Lloyd step as scikit-learn's `lloyd_iter_chunked_dense`: assign, sum, move empty clusters to
  * the farthest points (`_relocate_empty_clusters_dense`), average. Returns Σ_j ‖c_j' − c_j‖².
  */
-function lloydStep(x: Float64Array, n: number, d: number, centers: Float64Array, k: number, next: Float64Array, labels: Int32Array, distances: Float64Array): number {
-  assign(x, n, d, centers, k, labels, distances);
+async function lloydStep(
+  x: Float64Array, n: number, d: number, centers: Float64Array, k: number, next: Float64Array, labels: Int32Array, distances: Float64Array, products: KMeansProducts,
+): Promise<number> {
+  await assign(x, n, d, centers, k, labels, distances, products);
   next.fill(0);
   const weight = new Float64Array(k);
   for (let i = 0; i < n; i++) {
@@ -269,7 +291,7 @@ function lloydStep(x: Float64Array, n: number, d: number, centers: Float64Array,
 }
 
 /** scikit-learn's `_kmeans_single_lloyd` from the given initial centres (modified in place to the result). */
-function lloyd(x: Float64Array, n: number, d: number, init: Float64Array, k: number, maxIter: number, tol: number): KMeansResult {
+async function lloyd(x: Float64Array, n: number, d: number, init: Float64Array, k: number, maxIter: number, tol: number, products: KMeansProducts): Promise<KMeansResult> {
   let centers: Float64Array = init;
   let next: Float64Array = new Float64Array(k * d);
   const labels = new Int32Array(n).fill(-1);
@@ -278,7 +300,7 @@ function lloyd(x: Float64Array, n: number, d: number, init: Float64Array, k: num
   let strict = false;
   let iterations = 0;
   for (let it = 0; it < maxIter; it++) {
-    const shift = lloydStep(x, n, d, centers, k, next, labels, distances);
+    const shift = await lloydStep(x, n, d, centers, k, next, labels, distances, products);
     [centers, next] = [next, centers];
     iterations = it + 1;
     if (labels.every((l, i) => l === previous[i])) {
@@ -288,7 +310,7 @@ function lloyd(x: Float64Array, n: number, d: number, init: Float64Array, k: num
     if (shift <= tol) break;
     previous.set(labels);
   }
-  if (!strict) assign(x, n, d, centers, k, labels, distances);
+  if (!strict) await assign(x, n, d, centers, k, labels, distances, products);
   let inertia = 0;
   for (let i = 0; i < n; i++) inertia += squaredDistance(x, i, centers, labels[i], d);
   return { centers, labels, inertia, iterations };
@@ -305,7 +327,7 @@ function sameClustering(a: Int32Array, b: Int32Array, k: number): boolean {
 }
 
 /** `KMeans(k, random_state=seed).fit(X)` for X float32 [n, d] (row-major). */
-export function kmeans(data: Float32Array, n: number, d: number, k: number, opts: KMeansOptions): KMeansResult {
+export async function kmeans(data: Float32Array, n: number, d: number, k: number, opts: KMeansOptions): Promise<KMeansResult> {
   if (data.length !== n * d) throw new RangeError(`kmeans: data has ${data.length} values, expected ${n} × ${d}`);
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`kmeans: ${k} clusters need 1 ≤ k ≤ ${n} samples`);
   const nInit = opts.nInit ?? 10;
@@ -328,10 +350,15 @@ export function kmeans(data: Float32Array, n: number, d: number, k: number, opts
   const tol = (variance / d) * (opts.tol ?? 1e-4);
 
   const random = new NumpyRandomState(opts.seed);
+  const products = await KMeansProducts.create(x, n, d, k, localTrials(k));
   let best: KMeansResult | null = null;
-  for (let run = 0; run < nInit; run++) {
-    const result = lloyd(x, n, d, kmeansPlusPlus(x, n, d, k, random), k, maxIter, tol);
-    if (best === null || (result.inertia < best.inertia && !sameClustering(result.labels, best.labels, k))) best = result;
+  try {
+    for (let run = 0; run < nInit; run++) {
+      const result = await lloyd(x, n, d, await kmeansPlusPlus(x, n, d, k, random, products), k, maxIter, tol, products);
+      if (best === null || (result.inertia < best.inertia && !sameClustering(result.labels, best.labels, k))) best = result;
+    }
+  } finally {
+    await products.release();
   }
   const centers = best!.centers;
   for (let j = 0; j < k; j++) for (let f = 0; f < d; f++) centers[j * d + f] += mean[f];

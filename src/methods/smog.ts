@@ -15,6 +15,7 @@
  * The k-means is scikit-learn's KMeans(K) with its 1.2 defaults (methods/kmeans.ts), seeded from the
  * run's 'method' stream. kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { greater, type Tensor, where } from '../graph';
 import { memoryBankUpdate, smogLoss } from '../losses';
 import { smogPredictionHead, smogProjectionHead } from '../nn/heads';
@@ -53,8 +54,8 @@ export function normalisedUniformRows(rng: { uniform(): number }, rows: number, 
 }
 
 /** k-means centres of the [size, dim] bank, each L2-normalised, as float32 groups [k, dim]. */
-export function clusterBank(bank: Float32Array, size: number, dim: number, k: number, seed: number, nInit: number): Float32Array {
-  const { centers } = kmeans(bank, size, dim, k, { seed, nInit });
+export async function clusterBank(bank: Float32Array, size: number, dim: number, k: number, seed: number, nInit: number): Promise<Float32Array> {
+  const { centers } = await kmeans(bank, size, dim, k, { seed, nInit });
   const groups = new Float32Array(k * dim);
   for (let j = 0; j < k; j++) {
     const c = Array.from(Float32Array.from(centers.subarray(j * dim, (j + 1) * dim)));
@@ -75,7 +76,11 @@ export function copyNetwork(host: HostStepAccess, from: string, to: string): voi
 
 export const smog: Method = {
   id: 'smog',
+  label: 'SMoG',
+  description: 'Synchronous Momentum Grouping: group-level contrast with k-means resets (Pang et al., 2022)',
   section: '§4.17',
+  params: METHOD_PARAMS.smog,
+  defaultPreset: 'smog',
   create({ backbone, params }) {
     const k = numberParam(params, 'groups');
     const beta = numberParam(params, 'group_momentum');
@@ -102,10 +107,10 @@ export const smog: Method = {
       // A reset step copies the online networks in beforeStep; momentum 1 leaves the copies as they are.
       emaMomentum: (at) => (isResetStep(at, interval) ? 1 : momentum),
       scalars: { [SWAP]: (at) => batchIndex(at) % 2 },
-      beforeStep(at, host) {
+      async beforeStep(at, host) {
         if (!isResetStep(at, interval)) return;
         const seed = host.rng.int(2 ** 32);
-        host.write(groups.name, clusterBank(host.read(bank.bank.name) as Float32Array, bankSize, dim, k, seed, nInit));
+        host.write(groups.name, await clusterBank(host.read(bank.bank.name) as Float32Array, bankSize, dim, k, seed, nInit));
         copyNetwork(host, 'backbone', 'backbone_momentum');
         copyNetwork(host, 'projection_head', 'projection_head_momentum');
       },

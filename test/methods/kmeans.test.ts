@@ -5,7 +5,7 @@
  * it is absent.
  */
 import { spawnSync } from 'node:child_process';
-import { NumpyRandomState, kmeans, kmeansPlusPlus } from '../../src/methods/kmeans';
+import { KMeansProducts, NumpyRandomState, kmeans, kmeansPlusPlus, localTrials } from '../../src/methods/kmeans';
 import { randn } from '../support/graph-harness';
 
 const PYTHON = '/usr/bin/python3';
@@ -44,12 +44,15 @@ describe('NumpyRandomState (numpy legacy MT19937)', () => {
 });
 
 describe('kmeans (scikit-learn 1.2 KMeans defaults)', () => {
-  withSklearn('k-means++ picks the rows sklearn.cluster.kmeans_plusplus picks', () => {
+  withSklearn('k-means++ picks the rows sklearn.cluster.kmeans_plusplus picks', async () => {
     const n = 1500;
     const d = 8;
     const k = 40;
     const x = blobs(n, d, 25, 3);
-    const ours = kmeansPlusPlus(Float64Array.from(x), n, d, k, new NumpyRandomState(11));
+    const rows = Float64Array.from(x);
+    const products = await KMeansProducts.create(rows, n, d, k, localTrials(k));
+    const ours = await kmeansPlusPlus(rows, n, d, k, new NumpyRandomState(11), products);
+    await products.release();
     const ref = sklearn(
       `from sklearn.cluster import kmeans_plusplus\nX = np.array(inp['x'], dtype=np.float32).reshape(${n}, ${d})\nc, idx = kmeans_plusplus(X, ${k}, random_state=11)\nprint(json.dumps(idx.tolist()))`,
       { x: Array.from(x) },
@@ -61,12 +64,12 @@ describe('kmeans (scikit-learn 1.2 KMeans defaults)', () => {
     expect(picked).toEqual(ref);
   });
 
-  withSklearn.each([[1, 5], [10, 7]])('n_init %p, seed %p: the same labels, centres and inertia as KMeans(k, random_state=seed).fit(X)', (nInit, seed) => {
+  withSklearn.each([[1, 5], [10, 7]])('n_init %p, seed %p: the same labels, centres and inertia as KMeans(k, random_state=seed).fit(X)', async (nInit, seed) => {
     const n = 800;
     const d = 6;
     const k = 12;
     const x = blobs(n, d, 9, 20 + seed);
-    const ours = kmeans(x, n, d, k, { seed, nInit });
+    const ours = await kmeans(x, n, d, k, { seed, nInit });
     const ref = sklearn(
       `from sklearn.cluster import KMeans\nX = np.array(inp['x'], dtype=np.float32).reshape(${n}, ${d})\nm = KMeans(${k}, random_state=${seed}, n_init=${nInit}).fit(X)\nprint(json.dumps({'c': m.cluster_centers_.astype(float).tolist(), 'l': m.labels_.tolist(), 'i': float(m.inertia_), 'it': int(m.n_iter_)}))`,
       { x: Array.from(x) },
@@ -78,21 +81,21 @@ describe('kmeans (scikit-learn 1.2 KMeans defaults)', () => {
     expect(Math.abs(ours.inertia - ref.i) / ref.i).toBeLessThan(1e-5);
   });
 
-  it('is deterministic for a seed and depends on it', () => {
+  it('is deterministic for a seed and depends on it', async () => {
     const x = blobs(300, 4, 7, 5);
-    const a = kmeans(x, 300, 4, 10, { seed: 3, nInit: 2 });
-    const b = kmeans(x, 300, 4, 10, { seed: 3, nInit: 2 });
-    const c = kmeans(x, 300, 4, 10, { seed: 4, nInit: 1 });
+    const a = await kmeans(x, 300, 4, 10, { seed: 3, nInit: 2 });
+    const b = await kmeans(x, 300, 4, 10, { seed: 3, nInit: 2 });
+    const c = await kmeans(x, 300, 4, 10, { seed: 4, nInit: 1 });
     expect(Array.from(a.centers)).toEqual(Array.from(b.centers));
     expect(Array.from(a.centers)).not.toEqual(Array.from(c.centers));
   });
 
-  it('every label is the nearest final centre and every centre is the mean of its rows (a Lloyd fixed point)', () => {
+  it('every label is the nearest final centre and every centre is the mean of its rows (a Lloyd fixed point)', async () => {
     const n = 400;
     const d = 5;
     const k = 8;
     const x = blobs(n, d, 6, 9);
-    const { centers, labels } = kmeans(x, n, d, k, { seed: 1, nInit: 1, tol: 0 });
+    const { centers, labels } = await kmeans(x, n, d, k, { seed: 1, nInit: 1, tol: 0 });
     const dist = (i: number, j: number) => Array.from({ length: d }, (_, f) => (x[i * d + f] - centers[j * d + f]) ** 2).reduce((s, v) => s + v, 0);
     for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) expect(dist(i, labels[i])).toBeLessThanOrEqual(dist(i, j) + 1e-9);
     for (let j = 0; j < k; j++) {

@@ -93,7 +93,7 @@ describe('smog method (docs/methods.md §4.17)', () => {
     const after = snapshot(s);
     for (const n of teacher) expect(Array.from(after.get(n)! as Float32Array)).toEqual(Array.from(before.get(onlineOf(n))! as Float32Array));
     const seed = new Rng(0).fork('method').int(2 ** 32);
-    const clustered = rows(clusterBank(before.get('smog.bank') as Float32Array, BANK, D, K, seed, 2), D);
+    const clustered = rows(await clusterBank(before.get('smog.bank') as Float32Array, BANK, D, K, seed, 2), D);
     const o = await outputs(s, forwardValues(before, after), views, false);
     expect(loss).toBeCloseTo(referenceLoss(o.e0, o.p0, o.e1, clustered, 0.99, 0.1), 4);
     expect(maxAbsDiff(s.value('smog.groups'), referenceGroups(o.e0, clustered, 0.99).flat())).toBeLessThan(1e-4);
