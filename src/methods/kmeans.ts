@@ -13,13 +13,12 @@
  * argpartition order); an exact tie between distances can resolve differently after rounding.
  *
  * The two n·k·d products (the Lloyd assignment and k-means++'s candidate distances) run in float64
- * in one small ONNX Runtime CPU session, on every core; everything else is plain TypeScript.
+ * in two small ONNX Runtime CPU sessions, on every core; everything else is plain TypeScript.
  *
  *   const { centers, labels, inertia } = await kmeans(bank, rows, dim, 300, { seed });
  */
 import * as ort from 'onnxruntime-node';
 import { Graph, add, argmax, matmul, mul, reduceSum, sub, toOnnx, transpose, type Tensor } from '../graph';
-
 
 const MT_N = 624;
 const MT_M = 397;
