@@ -105,6 +105,7 @@ export const METHOD_PARAMS = {
     head_shared_batch_norm: bool('one BatchNorm1d shared by both hidden blocks of a 3-layer head with batch norm, as lightly before 2024-11-08 (the published Imagenette and ImageNet100 rows)', false),
     teacher_backbone_init: oneOf('teacher backbone: copy of the student (docs scripts, ImageNet1k R50) or independent init (ImageNet1k ViT); the teacher head is always built separately', ['copy', 'independent'], 'copy'),
     eval_backbone: oneOf('backbone kNN and the export use: student (docs scripts) or teacher (ImageNet1k)', ['student', 'teacher'], 'student'),
+    view_batches: oneOf('separate: one forward batch per view (docs scripts); grouped: the global views as one batch and the local views as another (ImageNet1k scripts), which changes batch-norm statistics', ['separate', 'grouped'], 'separate'),
     weight_decay_end: num('weight decay at the last step of a cosine schedule from train.optimizer.weight_decay (ImageNet1k ViT: 0.04 -> 0.4); null: constant', null, { minimum: 0, nullable: true }),
   }),
   fastsiam: obj('FastSiam (METHODS.md §4.6)', { ...simsiamNets }),

@@ -98,7 +98,27 @@ export function evalInferenceModel(backbone: Module, images: EvalImages, normali
   });
 }
 
-/** Eval-transform features [indices.length, D] of the images at `indices`, read and embedded in bounded chunks. */
+/** Eval-transform features of the images at `indices`, embedded in bounded chunks and handed to `sink` in order. */
+export async function embedEvalImagesTo(
+  session: ort.InferenceSession,
+  model: InferenceModel,
+  images: EvalImages,
+  indices: Int32Array,
+  batchSize: number,
+  sink: (features: Float32Array, start: number) => void,
+  state?: { get(name: string): ort.Tensor },
+): Promise<void> {
+  const { source, centerCrop } = images;
+  const shape = evalImageShape(images);
+  for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
+    const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
+    let pixels = source.readBatch(chunk);
+    if (centerCrop !== null) pixels = centerCropBatch(pixels, chunk.length, source.height, source.width, source.channels, centerCrop);
+    sink(await embed(session, model, pixels, chunk.length, batchSize, [shape.height, shape.width, shape.channels], state), start);
+  }
+}
+
+/** Eval-transform features [indices.length, D] of the images at `indices`, in memory. */
 export async function embedEvalImages(
   session: ort.InferenceSession,
   model: InferenceModel,
@@ -107,16 +127,8 @@ export async function embedEvalImages(
   batchSize: number,
   state?: { get(name: string): ort.Tensor },
 ): Promise<Float32Array> {
-  const { source, centerCrop } = images;
-  const shape = evalImageShape(images);
   const out = new Float32Array(indices.length * model.featureDim);
-  for (let start = 0; start < indices.length; start += EVAL_CHUNK_IMAGES) {
-    const chunk = indices.subarray(start, Math.min(start + EVAL_CHUNK_IMAGES, indices.length));
-    let pixels = source.readBatch(chunk);
-    if (centerCrop !== null) pixels = centerCropBatch(pixels, chunk.length, source.height, source.width, source.channels, centerCrop);
-    const features = await embed(session, model, pixels, chunk.length, batchSize, [shape.height, shape.width, shape.channels], state);
-    out.set(features, start * model.featureDim);
-  }
+  await embedEvalImagesTo(session, model, images, indices, batchSize, (features, start) => out.set(features, start * model.featureDim), state);
   return out;
 }
 

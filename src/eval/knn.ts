@@ -50,6 +50,8 @@ export interface FeatureBank {
    * `scratch` (at least n·dim long) filled from disk.
    */
   rows(start: number, n: number, scratch: Float32Array): Float32Array;
+  /** Releases what the bank holds open (a features file's descriptor); the file itself stays. */
+  close?(): void;
 }
 
 export function inMemoryBank(features: Float32Array, labels: Int32Array, dim: number): FeatureBank {
@@ -57,27 +59,28 @@ export function inMemoryBank(features: Float32Array, labels: Int32Array, dim: nu
   return { size: labels.length, dim, labels, rows: (start, n) => features.subarray(start * dim, (start + n) * dim) };
 }
 
-/** A bank stored as raw float32 rows (host byte order) in `file`, one row per label. */
+/** A bank stored as raw float32 rows (host byte order) in `file`, one row per label; opened on first read. */
 export function featureFileBank(file: string, dim: number, labels: Int32Array): FeatureBank {
   const bytes = fs.statSync(file).size;
   if (bytes !== labels.length * dim * 4) throw new RangeError(`knn: ${file} holds ${bytes} bytes, ${labels.length} rows x dim ${dim} x 4 need ${labels.length * dim * 4}`);
+  let fd: number | null = null;
   return {
     size: labels.length, dim, labels,
     rows(start, n, scratch) {
       const out = scratch.subarray(0, n * dim);
-      const fd = fs.openSync(file, 'r');
-      try {
-        const target = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-        let done = 0;
-        while (done < target.length) {
-          const got = fs.readSync(fd, target, done, target.length - done, start * dim * 4 + done);
-          if (got === 0) throw new Error(`knn: ${file} ended early at byte ${start * dim * 4 + done}`);
-          done += got;
-        }
-      } finally {
-        fs.closeSync(fd);
+      fd ??= fs.openSync(file, 'r');
+      const target = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      let done = 0;
+      while (done < target.length) {
+        const got = fs.readSync(fd, target, done, target.length - done, start * dim * 4 + done);
+        if (got === 0) throw new Error(`knn: ${file} ended early at byte ${start * dim * 4 + done}`);
+        done += got;
       }
       return out;
+    },
+    close() {
+      if (fd !== null) fs.closeSync(fd);
+      fd = null;
     },
   };
 }
@@ -339,6 +342,7 @@ export async function knnClassify(o: KnnOptions): Promise<KnnResult> {
     }
     return { top1: top1Hits / querySize, top5: top5Hits / querySize, predictions, k };
   } finally {
+    bank.close?.();
     await Promise.all([chunk.release(), merge.release(), vote.release()]);
   }
 }

@@ -30,10 +30,11 @@ import type { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { LrSchedule, sgd, type OptimizerRule, type ScheduleSpec } from '../optim';
 import { buildClassifierEvalModel, evaluateClassifier, type Accuracy } from './classifier-eval';
+import type { FeatureBank } from './knn';
 
 export interface LabelledFeatures {
-  /** [n, featureDim] row-major. */
-  features: Float32Array;
+  /** [n, featureDim] row-major, in memory or as a FeatureBank (a features file for ImageNet-sized sets). */
+  features: Float32Array | FeatureBank;
   /** n labels, 0..numClasses-1. */
   labels: Int32Array;
 }
@@ -51,7 +52,8 @@ export interface LinearProbeOptions {
   featureDim: number;
   numClasses: number;
   train: LabelledFeatures | EmbedTrainFeatures;
-  test: LabelledFeatures;
+  /** Test features stay in memory (ImageNet's 50 000 x 2048 val features: 400 MB). */
+  test: LabelledFeatures & { features: Float32Array };
   epochs: number;
   batchSize: number;
   /** Peak learning rate (already scaled for the batch size, e.g. 0.1·bs/256). */
@@ -108,7 +110,10 @@ export function probeHead(kind: ProbeHead, featureDim: number, numClasses: numbe
 
 function checkData(what: string, data: LabelledFeatures, dim: number, numClasses: number): void {
   const n = data.labels.length;
-  if (data.features.length !== n * dim) throw new RangeError(`linear probe: ${what}: ${data.features.length} feature values for ${n} labels x featureDim ${dim}`);
+  const values = data.features instanceof Float32Array ? data.features.length : data.features.size * data.features.dim;
+  if (values !== n * dim || !(data.features instanceof Float32Array || data.features.dim === dim)) {
+    throw new RangeError(`linear probe: ${what}: ${values} feature values for ${n} labels x featureDim ${dim}`);
+  }
   for (let i = 0; i < n; i++) {
     const y = data.labels[i];
     if (!(y >= 0 && y < numClasses)) throw new RangeError(`linear probe: ${what}: label[${i}] = ${y} is outside 0..${numClasses - 1}`);
@@ -161,6 +166,7 @@ export async function linearProbe(o: LinearProbeOptions): Promise<LinearProbeRes
     let trainSize = -1;
     let sampler: EpochSampler | null = null;
     const batchFeatures = new Float32Array(batchSize * dim);
+    const rowScratch = new Float32Array(dim);
     const batchLabels = new Int32Array(batchSize);
     const featuresTensor = new ort.Tensor('float32', batchFeatures, [batchSize, dim]);
     const labelsTensor = new ort.Tensor('int32', batchLabels, [batchSize]);
@@ -184,10 +190,12 @@ export async function linearProbe(o: LinearProbeOptions): Promise<LinearProbeRes
       let lrLast = 0;
       const order = sampler!.permutation(epoch);
       for (const batch of sampler!.epochBatches()) {
+        const features = train.features;
         for (let i = 0; i < batchSize; i++) {
           // A short last batch (dropLast false) wraps around the epoch's order.
           const idx = i < batch.length ? batch[i] : order[i - batch.length];
-          batchFeatures.set(train.features.subarray(idx * dim, (idx + 1) * dim), i * dim);
+          const row = features instanceof Float32Array ? features.subarray(idx * dim, (idx + 1) * dim) : features.rows(idx, 1, rowScratch);
+          batchFeatures.set(row, i * dim);
           batchLabels[i] = train.labels[idx];
         }
         const lr = o.lr * schedule!.factor({ epoch, stepInEpoch: steps });

@@ -14,9 +14,12 @@
  * whole last layer's update while epoch < k (cancel_last_layer_gradients). τ_t follows lightly's
  * linear warmup by epoch. `weight_decay_end` turns the weight decay into the cosine schedule of the
  * ImageNet1k ViT recipe (train.optimizer.weight_decay → end over global steps). kNN embeds with
- * the student backbone (docs scripts) or the teacher (ImageNet1k), `eval_backbone`.
+ * the student backbone (docs scripts) or the teacher (ImageNet1k), `eval_backbone`. `view_batches:
+ * grouped` forwards the global views as one batch and the local views as another (the ImageNet1k
+ * scripts' torch.cat), instead of one batch per view.
  */
 import { METHOD_PARAMS } from '../config/method-params';
+import { concat, split, type Tensor } from '../graph';
 import { teacherTemperature, dinoLoss } from '../losses/dino';
 import { cosineValue } from '../optim';
 import { DinoProjectionHead } from '../nn/dino-head';
@@ -58,6 +61,7 @@ export const dino: Method = {
     const warmupTemp = numberParam(params, 'warmup_teacher_temperature');
     const finalTemp = numberParam(params, 'teacher_temperature');
     const warmupEpochs = numberParam(params, 'warmup_teacher_temperature_epochs');
+    const grouped = params.view_batches === 'grouped';
 
     const weightDecay = typeof wdEnd === 'number'
       ? { weightDecay: (at: SchedulePoint, configured: number) => cosineValue(at.globalStep, at.totalSteps, configured, wdEnd) }
@@ -86,9 +90,15 @@ export const dino: Method = {
         const hs = step.forward(head, { prefix: 'head' });
         const ft = step.forward(backbone.module, { prefix: 'teacher_backbone' });
         const ht = step.forward(head, { prefix: 'teacher_head' });
-        // The docs script's order: the teacher on the global views, then the student on every view.
-        const teacherOut = views.slice(0, global).map((x) => head.forward(ht, backbone.module.forward(ft, x)));
-        const studentOut = views.map((x) => head.forward(hs, backbone.module.forward(fs, x)));
+        // The docs scripts' order: the teacher on the global views, then the student on every view,
+        // one batch per view; grouped (ImageNet1k scripts): the globals as one batch, the locals as
+        // another, which changes the batch-norm statistics.
+        const run = (f: typeof fs, h: typeof hs, xs: readonly Tensor[]): Tensor[] => {
+          if (!grouped) return xs.map((x) => head.forward(h, backbone.module.forward(f, x)));
+          return xs.length === 0 ? [] : split(head.forward(h, backbone.module.forward(f, concat([...xs], 0))), xs.length, 0);
+        };
+        const teacherOut = run(ft, ht, views.slice(0, global));
+        const studentOut = [...run(fs, hs, views.slice(0, global)), ...run(fs, hs, views.slice(global))];
         const { loss, centerNext } = dinoLoss(teacherOut, studentOut, step.state(DINO_CENTER), {
           teacherTemp: step.scalar(DINO_TEACHER_TEMPERATURE), studentTemp, centerMomentum,
         });
