@@ -16,6 +16,7 @@ import { Rng } from '../../src/data/rng';
 import type { HostData } from '../../src/engine';
 import { initParameters } from '../../src/nn';
 import { hostAccess } from '../../src/runner/assembled-method';
+import { concat } from '../../src/graph';
 import { DinoProjectionHead } from '../../src/nn/dino-head';
 import { Pretraining } from '../../src/runner/pretrain';
 import { buildMethodStep, createMethod, maxAbsDiff, probe, rows, type MethodStep } from './support';
@@ -124,6 +125,31 @@ describe('dino method (docs/methods.md §4.5, CIFAR-10 docs script)', () => {
     expect(maxAbsDiff(s.value('dino.center'), ref2.center)).toBeLessThan(1e-5);
     // The loss saw the centre before this step's update: with the updated one it would differ.
     expect(Math.abs(dinoRef(o2.teacher, o2.student, ref2.center, 0.12).loss - ref2.loss)).toBeGreaterThan(1e-5);
+  });
+
+  it('view_batches grouped: globals through the networks as one batch, locals as another (ImageNet1k scripts)', async () => {
+    const s = await buildMethodStep('dino', { set: [...HEAD, ...MULTI_CROP, 'method.params.view_batches=grouped'] });
+    const head = headOf(s);
+    const before = emaValues(s, (n) => s.initial.get(n) as Float32Array, 0.99);
+    const { loss, views } = await s.step(1);
+    const out = await probe(before, views, [s.batch, 3, s.size, s.size], (net, view) => {
+      const fs_ = net(s.backbone.module, 'backbone');
+      const hs = net(head, 'head');
+      const ft = net(s.backbone.module, 'teacher_backbone');
+      const ht = net(head, 'teacher_head');
+      const both = (a: number, b: number) => concat([view(a), view(b)], 0);
+      return {
+        t: head.forward(ht, s.backbone.module.forward(ft, both(0, 1))),
+        g: head.forward(hs, s.backbone.module.forward(fs_, both(0, 1))),
+        l: head.forward(hs, s.backbone.module.forward(fs_, both(2, 3))),
+      };
+    });
+    const halves = (x: Float32Array) => [rows(x, OUT).slice(0, s.batch), rows(x, OUT).slice(s.batch)];
+    const teacher = halves(out.t);
+    const student = [...halves(out.g), ...halves(out.l)];
+    expect(loss).toBeCloseTo(dinoRef(teacher, student, new Array<number>(OUT).fill(0), 0.04).loss, 4);
+    const separate = await outputs(s, before, views, head);
+    expect(Math.abs(dinoRef(separate.teacher, separate.student, new Array<number>(OUT).fill(0), 0.04).loss - loss)).toBeGreaterThan(1e-4);
   });
 
   it('weight-norm magnitude g stays 1 (norm_last_layer), trains when it is off; the last layer is frozen while epoch < freeze_last_layer_epochs', async () => {
