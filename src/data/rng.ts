@@ -8,6 +8,9 @@
  * never from the current position, so adding a new random consumer does not shift existing ones.
  */
 
+// Module-level bindings: a global lookup per call is slow inside jest's vm context.
+const { imul, sqrt, log, cos, PI } = Math;
+
 /** JSON-safe snapshot of a generator: origin words (for forks) and current state words. */
 export interface RngState {
   origin: [number, number, number, number];
@@ -21,15 +24,15 @@ function hashToWords(text: string): Words {
   let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
   for (let i = 0; i < text.length; i++) {
     const k = text.charCodeAt(i);
-    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
-    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
-    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
-    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+    h1 = h2 ^ imul(h1 ^ k, 597399067);
+    h2 = h3 ^ imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ imul(h3 ^ k, 951274213);
+    h4 = h1 ^ imul(h4 ^ k, 2716044179);
   }
-  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
-  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
-  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
-  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 = imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = imul(h2 ^ (h4 >>> 19), 2716044179);
   h1 ^= h2 ^ h3 ^ h4; h2 ^= h1; h3 ^= h1; h4 ^= h1;
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
@@ -37,12 +40,12 @@ function hashToWords(text: string): Words {
 /** splitmix32 pass: decorrelates the hash words and guarantees a non-zero xoshiro state. */
 function scramble(words: Words): Words {
   const out: Words = [0, 0, 0, 0];
-  let z = (words[0] ^ Math.imul(words[1], 0x9e3779b9) ^ Math.imul(words[2], 0x85ebca6b) ^ Math.imul(words[3], 0xc2b2ae35)) >>> 0;
+  let z = (words[0] ^ imul(words[1], 0x9e3779b9) ^ imul(words[2], 0x85ebca6b) ^ imul(words[3], 0xc2b2ae35)) >>> 0;
   for (let i = 0; i < 4; i++) {
     z = (z + 0x9e3779b9 + words[i]) >>> 0;
     let t = z;
-    t = Math.imul(t ^ (t >>> 16), 0x21f0aaad);
-    t = Math.imul(t ^ (t >>> 15), 0x735a2d97);
+    t = imul(t ^ (t >>> 16), 0x21f0aaad);
+    t = imul(t ^ (t >>> 15), 0x735a2d97);
     out[i] = (t ^ (t >>> 15)) >>> 0;
   }
   if ((out[0] | out[1] | out[2] | out[3]) === 0) out[0] = 1;
@@ -92,7 +95,7 @@ export class Rng {
 
   /** Next raw 32-bit unsigned integer (xoshiro128**). */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const result = imul(rotl(imul(this.s1, 5), 7), 9) >>> 0;
     const t = this.s1 << 9;
     this.s2 ^= this.s0;
     this.s3 ^= this.s1;
@@ -132,7 +135,7 @@ export class Rng {
     let u = this.uniform();
     while (u === 0) u = this.uniform();
     const v = this.uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return sqrt(-2 * log(u)) * cos(2 * PI * v);
   }
 
   /** Fisher-Yates shuffle in place; returns the same array. */

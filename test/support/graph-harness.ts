@@ -44,18 +44,22 @@ export async function runGraph(graph: Graph, feeds: Record<string, Feed>, opts?:
   return runSession(await sessionFor(graph, opts), graph, feeds);
 }
 
+// Jest runs tests in a vm context where each global lookup in a hot loop is slow (randn(2e6):
+// 8.7 s under jest, 0.3 s in node): local bindings of the Math functions avoid it.
+const { imul, sqrt, log, cos, PI } = Math;
+
 /** Deterministic normal samples (mulberry32 + Box-Muller) for test data. */
 export function randn(n: number, seed: number, scale = 1): Float64Array {
   let s = seed >>> 0;
   const uniform = () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = scale * Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+  for (let i = 0; i < n; i++) out[i] = scale * sqrt(-2 * log(uniform() + 1e-12)) * cos(2 * PI * uniform());
   return out;
 }
 
