@@ -1,14 +1,20 @@
 /**
  * The catalogue of everything a config can name: methods, backbones, datasets and augmentation
- * presets. Data only; the config schema takes its enums and defaults from here and `ssl-bench list`
- * prints it. Implementations register themselves elsewhere under the same ids.
+ * presets. The config schema takes its enums and defaults from here and `ssl-bench list` prints
+ * it. Methods come from their specs (src/methods/registry.ts), so only methods that can run are
+ * offered; backbones, datasets and presets are listed here under the ids their implementations use.
  */
+import type { Method } from './methods/method';
+import { METHOD_SPECS } from './methods/registry';
+
 
 export interface MethodEntry {
   id: string;
-  /** Model name as printed in the published tables (METHODS.md §1). */
+  /** Model name as printed in the published tables (docs/methods.md §1). */
   label: string;
   description: string;
+  /** augmentation.preset of a config that sets none. */
+  defaultPreset: string;
 }
 
 export interface BackboneEntry {
@@ -41,29 +47,15 @@ export interface PresetEntry {
   description: string;
 }
 
-export const METHODS: readonly MethodEntry[] = [
-  { id: 'barlowtwins', label: 'BarlowTwins', description: 'Barlow Twins: redundancy reduction via the cross-correlation matrix (Zbontar et al., 2021)' },
-  { id: 'byol', label: 'BYOL', description: 'Bootstrap Your Own Latent: predictor against an EMA target network (Grill et al., 2020)' },
-  { id: 'dcl', label: 'DCL', description: 'Decoupled Contrastive Learning: NT-Xent without the positive in the denominator (Yeh et al., 2022)' },
-  { id: 'dclw', label: 'DCLW', description: 'Weighted DCL: DCL with von Mises-Fisher positive weighting (Yeh et al., 2022)' },
-  { id: 'dino', label: 'DINO', description: 'Self-distillation with no labels: student matches a centred, sharpened EMA teacher (Caron et al., 2021)' },
-  { id: 'fastsiam', label: 'FastSiam', description: 'FastSiam: SimSiam with one prediction against the mean of three other views (Pototzky et al., 2022)' },
-  { id: 'mae', label: 'MAE', description: 'Masked Autoencoders: reconstruct 75% masked ViT patches (He et al., 2022)' },
-  { id: 'msn', label: 'MSN', description: 'Masked Siamese Networks: masked anchors match target prototype assignments (Assran et al., 2022)' },
-  { id: 'moco', label: 'Moco', description: 'Momentum Contrast v2: contrast against a queue of momentum-encoder keys (He et al., 2020; Chen et al., 2020)' },
-  { id: 'nnclr', label: 'NNCLR', description: 'Nearest-Neighbour Contrastive Learning: positives from a support set (Dwibedi et al., 2021)' },
-  { id: 'pmsn', label: 'PMSN', description: 'Prior-matching MSN: MSN with a power-law prototype prior (Assran et al., 2023)' },
-  { id: 'simclr', label: 'SimCLR', description: 'SimCLR: NT-Xent contrastive loss between two augmented views (Chen et al., 2020)' },
-  { id: 'simmim', label: 'SimMIM', description: 'SimMIM: masked image modelling with a linear pixel decoder and L1 loss (Xie et al., 2022)' },
-  { id: 'simsiam', label: 'SimSiam', description: 'SimSiam: siamese prediction with stop-gradient, no negatives (Chen & He, 2021)' },
-  { id: 'swav', label: 'SwaV', description: 'SwAV: swapped prediction of Sinkhorn cluster assignments over multi-crops (Caron et al., 2020)' },
-  { id: 'swavqueue', label: 'SwaVQueue', description: 'SwAV with a feature queue feeding Sinkhorn for small batches (Caron et al., 2020)' },
-  { id: 'smog', label: 'SMoG', description: 'Synchronous Momentum Grouping: group-level contrast with k-means resets (Pang et al., 2022)' },
-  { id: 'tico', label: 'TiCo', description: 'Transformation Invariance and Covariance Contrast (Zhu et al., 2022)' },
-  { id: 'vicreg', label: 'VICReg', description: 'Variance-Invariance-Covariance Regularization (Bardes et al., 2022)' },
-  { id: 'vicregl', label: 'VICRegL', description: 'VICReg with local feature matching on the convolutional map (Bardes et al., 2022)' },
-  { id: 'none', label: 'No pretraining', description: 'evaluates the backbone as initialised, no training (train.epochs: 0): the floor rows of a results table' },
-];
+/** Derived from the method specs (src/methods/registry.ts), ordered by id with `none` last. */
+export const METHODS: readonly MethodEntry[] = [...METHOD_SPECS]
+  .sort((a, b) => Number(a.id === 'none') - Number(b.id === 'none') || a.id.localeCompare(b.id))
+  .map(({ id, label, description, defaultPreset }) => ({ id, label, description, defaultPreset }));
+
+/** The spec of a registered method, or undefined. */
+export function methodSpec(id: string): Method | undefined {
+  return METHOD_SPECS.find((m) => m.id === id);
+}
 
 export const BACKBONES: readonly BackboneEntry[] = [
   { id: 'resnet18-cifar', label: 'Res18', featureDim: 512, description: 'ResNet-18 for 32-px inputs: 3x3 stride-1 stem, no stem ReLU, no max-pool (Lightly CIFAR-10 benchmark)' },

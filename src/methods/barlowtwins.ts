@@ -10,6 +10,7 @@
  * momentum network. kNN uses f. `normalisation: joint` standardises both views over their stacked
  * 2N rows, as the published ImageNet1k R50 row (§4.21).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { BARLOW_TWINS_DEFAULTS, barlowTwinsLoss } from '../losses';
 import { barlowTwinsProjectionHead, byolProjectionHead } from '../nn/heads';
 import { choiceParam } from './choice-param';
@@ -18,7 +19,11 @@ import { projectedPairMethod } from './projected-pair';
 
 export const barlowtwins: Method = {
   id: 'barlowtwins',
+  label: 'BarlowTwins',
+  description: 'Barlow Twins: redundancy reduction via the cross-correlation matrix (Zbontar et al., 2021)',
   section: '§4.1',
+  params: METHOD_PARAMS.barlowtwins,
+  defaultPreset: 'byol',
   create({ backbone, params }) {
     const lambda = numberParam(params, 'lambda');
     const normalisation = choiceParam(params, 'normalisation', ['per_view', 'joint'] as const);

@@ -11,6 +11,7 @@
  * (`momentum_start` = `momentum_end`; otherwise lightly's cosine schedule over global steps).
  * kNN uses f (the online backbone).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { byolLoss } from '../losses';
 import { cosineValue } from '../optim';
 import { byolPredictionHead, byolProjectionHead } from '../nn/heads';
@@ -19,7 +20,11 @@ import { momentumCopies } from './projected-pair';
 
 export const byol: Method = {
   id: 'byol',
+  label: 'BYOL',
+  description: 'Bootstrap Your Own Latent: predictor against an EMA target network (Grill et al., 2020)',
   section: '§4.2',
+  params: METHOD_PARAMS.byol,
+  defaultPreset: 'byol',
   create({ backbone, params }) {
     const outDim = numberParam(params, 'projection_out_dim');
     const projectionHead = byolProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), outDim);

@@ -8,6 +8,7 @@
  * g = Lin(D→hidden, no bias)–BN–ReLU–Lin(hidden→out, no bias)–BN(out), (512, 128) on CIFAR-10. kNN uses f.
  * `negatives: separate` selects the two-log-sum-exp form every published row was run with (§4.21).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { dclLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
 import { choiceParam } from './choice-param';
@@ -16,7 +17,11 @@ import { projectedPairMethod } from './projected-pair';
 
 export const dcl: Method = {
   id: 'dcl',
+  label: 'DCL',
+  description: 'Decoupled Contrastive Learning: NT-Xent without the positive in the denominator (Yeh et al., 2022)',
   section: '§4.3',
+  params: METHOD_PARAMS.dcl,
+  defaultPreset: 'simclr',
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
     const negatives = choiceParam(params, 'negatives', ['joint', 'separate'] as const);

@@ -10,6 +10,7 @@
  * Same head as DCL: (512, 128) on CIFAR-10. kNN uses f. `negatives: separate` selects the
  * two-log-sum-exp form every published row was run with (§4.21).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { dclwLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
 import { choiceParam } from './choice-param';
@@ -18,7 +19,11 @@ import { projectedPairMethod } from './projected-pair';
 
 export const dclw: Method = {
   id: 'dclw',
+  label: 'DCLW',
+  description: 'Weighted DCL: DCL with von Mises-Fisher positive weighting (Yeh et al., 2022)',
   section: '§4.4',
+  params: METHOD_PARAMS.dclw,
+  defaultPreset: 'simclr',
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
     const sigma = numberParam(params, 'sigma');

@@ -8,6 +8,7 @@
  *
  * Heads as SimSiam per benchmark; lr 0.06 without batch scaling on CIFAR-10. kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { fastSiamLoss } from '../losses';
 import { simsiamHeads } from './simsiam';
 import type { Method } from './method';
@@ -16,7 +17,11 @@ const VIEWS = 4;
 
 export const fastsiam: Method = {
   id: 'fastsiam',
+  label: 'FastSiam',
+  description: 'FastSiam: SimSiam with one prediction against the mean of three other views (Pototzky et al., 2022)',
   section: '§4.6',
+  params: METHOD_PARAMS.fastsiam,
+  defaultPreset: 'fastsiam',
   create({ backbone, params }) {
     const { projectionHead, predictionHead } = simsiamHeads(backbone, params);
     return {

@@ -14,6 +14,7 @@
  * Linears are Xavier-initialised with zero bias (lightly's init_weights). kNN uses the backbone's
  * class token on unmasked images.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { GraphError, add, type Tensor } from '../graph';
 import { UserError } from '../errors';
 import { maePixelLoss, maskedPatchTargets } from '../losses/mae';
@@ -72,7 +73,11 @@ export class MaeDecoder extends Module {
 
 export const mae: Method = {
   id: 'mae',
+  label: 'MAE',
+  description: 'Masked Autoencoders: reconstruct 75% masked ViT patches (He et al., 2022)',
   section: '§4.7',
+  params: METHOD_PARAMS.mae,
+  defaultPreset: 'mae',
   create({ backbone, params, config, batchSize }) {
     const vit = vitOf('mae', backbone);
     const size = config.augmentation.input_size;

@@ -71,6 +71,7 @@
  *   beforeStep(at, host) { if (at.globalStep % 300 === 0) host.write('bank', kmeans(host.read('bank'), host.rng)); },
  */
 import type { ResolvedConfig, ParamValue } from '../config';
+import type { ObjectSpec } from '../config/spec';
 import type { Rng } from '../data/rng';
 import type { StepBuilder, TransformContext } from '../engine/train-step';
 import type { HostData } from '../engine/state-store';
@@ -200,11 +201,29 @@ export interface MethodContext {
   batchSize: number;
 }
 
+/**
+ * A method's spec: everything the rest of the tool knows about it comes from here — the config's
+ * `method.name` values and `method.params` schema (and so the JSON Schema), the table label, the
+ * `ssl-bench list` line, the preset a config gets by default, and the implementation that
+ * `validate` and the run both call. Registering it is one line in src/methods/registry.ts.
+ */
 export interface Method {
   /** Config id (`method.name`). */
   readonly id: string;
-  /** The METHODS.md section the implementation follows. */
+  /** Model name as printed in the published tables (docs/methods.md §1). */
+  readonly label: string;
+  /** One line for `ssl-bench list`. */
+  readonly description: string;
+  /** The docs/methods.md section the implementation follows. */
   readonly section: string;
+  /** Allowed `method.params` with their defaults (src/config/method-params.ts holds the specs). */
+  readonly params: ObjectSpec;
+  /** `augmentation.preset` of a config that sets none: the method's own transform. */
+  readonly defaultPreset: string;
+  /**
+   * The networks, views and loss for one run. Throw a UserError (one line naming the config field)
+   * for a config it cannot train — `validate` calls this on every config before any data loads.
+   */
   create(ctx: MethodContext): MethodInstance;
 }
 

@@ -17,6 +17,7 @@
  * `symmetric: false` is the single loss of the ImageNet1k MoCoV2 script: query view 1, key view 0.
  * kNN uses f (the online backbone).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { gather, type Tensor } from '../graph';
 import { mocoLoss, mocoSymmetricLoss } from '../losses';
 import { mocoProjectionHead } from '../nn/heads';
@@ -39,7 +40,11 @@ function permutationPair(rng: Rng, n: number): { shuffle: BigInt64Array; unshuff
 
 export const moco: Method = {
   id: 'moco',
+  label: 'Moco',
+  description: 'Momentum Contrast v2: contrast against a queue of momentum-encoder keys (He et al., 2020; Chen et al., 2020)',
   section: '§4.9',
+  params: METHOD_PARAMS.moco,
+  defaultPreset: 'mocov2',
   create({ backbone, params, batchSize }) {
     const temperature = numberParam(params, 'temperature');
     const momentum = numberParam(params, 'momentum');

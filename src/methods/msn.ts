@@ -19,6 +19,7 @@
  * the others are anchors batched together), then n_focal_views focal views batched together.
  * PMSN (methods/pmsn.ts) is this method with another prototype regulariser.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { concat, type Tensor } from '../graph';
 import { presetFields } from '../augment/presets';
 import { UserError } from '../errors';
@@ -43,7 +44,7 @@ export class Prototypes extends Module {
   }
 }
 
-export function msnMethod(id: 'msn' | 'pmsn', section: string, regulariser: (params: Record<string, ParamValue>) => PrototypeRegulariser | undefined): Method {
+export function msnMethod(id: 'msn' | 'pmsn', section: string, regulariser: (params: Record<string, ParamValue>) => PrototypeRegulariser | undefined): Pick<Method, 'id' | 'section' | 'create'> {
   return {
     id,
     section,
@@ -115,4 +116,10 @@ export function msnMethod(id: 'msn' | 'pmsn', section: string, regulariser: (par
   };
 }
 
-export const msn: Method = msnMethod('msn', '§4.8', () => undefined);
+export const msn: Method = {
+  ...msnMethod('msn', '§4.8', () => undefined),
+  label: 'MSN',
+  description: 'Masked Siamese Networks: masked anchors match target prototype assignments (Assran et al., 2022)',
+  params: METHOD_PARAMS.msn,
+  defaultPreset: 'msn',
+};

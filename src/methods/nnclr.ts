@@ -12,6 +12,7 @@
  * Imagenette/ImageNet100: NNCLRProjectionHead with 3 Linears (`projection_layers: 3`).
  * h = NNCLRPredictionHead: Lin(256→4096, no bias)–BN–ReLU–Lin(4096→256). kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { nnclrLoss } from '../losses';
 import { nnclrPredictionHead, nnclrProjectionHead, simclrProjectionHead } from '../nn/heads';
 import { memoryBankState } from './memory-bank-state';
@@ -19,7 +20,11 @@ import { numberParam, type Method } from './method';
 
 export const nnclr: Method = {
   id: 'nnclr',
+  label: 'NNCLR',
+  description: 'Nearest-Neighbour Contrastive Learning: positives from a support set (Dwibedi et al., 2021)',
   section: '§4.10',
+  params: METHOD_PARAMS.nnclr,
+  defaultPreset: 'simclr',
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
     const hidden = numberParam(params, 'projection_hidden_dim');

@@ -1,9 +1,12 @@
 /**
- * Method implementations by config id. A new method is one file exporting a `Method` and one line
- * here; its parameters live in src/config/method-params.ts and its label in src/registry.ts.
+ * Every method a config can name. A new method is one file exporting a `Method` spec (id, label,
+ * description, params, default preset, create; see method.ts) and one line in METHOD_SPECS: the
+ * catalogue (src/registry.ts), the config schema and its JSON Schema, `ssl-bench list` and
+ * `validate` all read this list.
  */
 import { UserError } from '../errors';
 import type { Method } from './method';
+import { none } from './none';
 import { simclr } from './simclr';
 import { barlowtwins } from './barlowtwins';
 import { byol } from './byol';
@@ -25,7 +28,8 @@ import { simmim } from './simmim';
 import { smog } from './smog';
 import { vicregl } from './vicregl';
 
-const IMPLEMENTED: readonly Method[] = [
+export const METHOD_SPECS: readonly Method[] = [
+  none,
   simclr,
   barlowtwins,
   byol,
@@ -48,7 +52,7 @@ const IMPLEMENTED: readonly Method[] = [
   vicregl,
 ];
 
-export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(IMPLEMENTED.map((m) => [m.id, m]));
+export const METHOD_IMPLEMENTATIONS: ReadonlyMap<string, Method> = new Map(METHOD_SPECS.map((m) => [m.id, m]));
 
 /** The implementation of `id`; a config naming a method without one is a user error. */
 export function methodFor(id: string): Method {

@@ -7,6 +7,7 @@
  *
  * g = Lin(D→hidden, no bias)–BN–ReLU–Lin(hidden→out, no bias)–BN(out). kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { ntXentLoss } from '../losses';
 import { simclrProjectionHead } from '../nn/heads';
 import { numberParam, type Method } from './method';
@@ -14,7 +15,11 @@ import { projectedPairMethod } from './projected-pair';
 
 export const simclr: Method = {
   id: 'simclr',
+  label: 'SimCLR',
+  description: 'SimCLR: NT-Xent contrastive loss between two augmented views (Chen et al., 2020)',
   section: '§4.12',
+  params: METHOD_PARAMS.simclr,
+  defaultPreset: 'simclr',
   create({ backbone, params }) {
     const temperature = numberParam(params, 'temperature');
     const projectionHead = simclrProjectionHead(backbone.featureDim, numberParam(params, 'projection_hidden_dim'), numberParam(params, 'projection_out_dim'));

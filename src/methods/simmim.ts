@@ -13,6 +13,7 @@
  * view 0 (the graph computes nothing for the others). kNN uses the backbone's class token on
  * unmasked images.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import type { Tensor } from '../graph';
 import { presetFromConfig } from '../augment/presets';
 import { maskedPatchTargets } from '../losses/mae';
@@ -40,7 +41,11 @@ export class SimmimHead extends Module {
 
 export const simmim: Method = {
   id: 'simmim',
+  label: 'SimMIM',
+  description: 'SimMIM: masked image modelling with a linear pixel decoder and L1 loss (Xie et al., 2022)',
   section: '§4.13',
+  params: METHOD_PARAMS.simmim,
+  defaultPreset: 'simclr',
   create({ backbone, params, config, batchSize }) {
     const vit = vitOf('simmim', backbone);
     const sequence = 1 + patchesOf('simmim', vit, config.augmentation.input_size, 'augmentation.input_size');

@@ -10,6 +10,7 @@
  * affine. h = SimSiamPredictionHead(2048, 512, 2048). Optimiser: lr 0.06 without batch scaling
  * (a config setting). kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { simSiamLoss } from '../losses';
 import { simclrProjectionHead, simsiamPredictionHead, simsiamProjectionHead } from '../nn/heads';
 import type { Backbone } from '../nn/backbones';
@@ -29,7 +30,11 @@ export function simsiamHeads(backbone: Backbone, params: Record<string, ParamVal
 
 export const simsiam: Method = {
   id: 'simsiam',
+  label: 'SimSiam',
+  description: 'SimSiam: siamese prediction with stop-gradient, no negatives (Chen & He, 2021)',
   section: '§4.14',
+  params: METHOD_PARAMS.simsiam,
+  defaultPreset: 'simsiam',
   create({ backbone, params }) {
     const { projectionHead, predictionHead } = simsiamHeads(backbone, params);
     return {

@@ -13,6 +13,7 @@
  * out of the update while epoch < k (requires_grad switched by the epoch passed as `step`).
  * SwaVQueue (swavqueue.ts) adds per-crop queues. kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { greater, l2Normalize, stopGradient, where, type Tensor } from '../graph';
 import { memoryBankUpdate } from '../losses/memory-bank';
 import { swavLoss } from '../losses/swav';
@@ -97,6 +98,10 @@ export function createSwav({ backbone, params, config }: MethodContext, queue: S
 
 export const swav: Method = {
   id: 'swav',
+  label: 'SwaV',
+  description: 'SwAV: swapped prediction of Sinkhorn cluster assignments over multi-crops (Caron et al., 2020)',
   section: '§4.15',
+  params: METHOD_PARAMS.swav,
+  defaultPreset: 'swav',
   create: (ctx) => createSwav(ctx, null),
 };

@@ -9,12 +9,17 @@
  * resnet50/swav.py) is the same module with queue_fill_start_epoch 15 (filled only from epoch 15)
  * and queue_after_batch 15 (scores used only when the batch index within the epoch is > 15).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { numberParam, type Method } from './method';
 import { createSwav } from './swav';
 
 export const swavqueue: Method = {
   id: 'swavqueue',
+  label: 'SwaVQueue',
+  description: 'SwAV with a feature queue feeding Sinkhorn for small batches (Caron et al., 2020)',
   section: '§4.16',
+  params: METHOD_PARAMS.swavqueue,
+  defaultPreset: 'swav',
   create: (ctx) => createSwav(ctx, {
     length: numberParam(ctx.params, 'queue_length'),
     startEpoch: numberParam(ctx.params, 'queue_start_epoch'),

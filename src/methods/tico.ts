@@ -13,6 +13,7 @@
  * term per step. kNN uses f (the online backbone). `detach_batch_covariance: false` (and ρ = 20 on
  * Imagenette) is how the published rows were run (§4.21).
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { ticoLoss } from '../losses';
 import { cosineValue } from '../optim';
 import { ticoProjectionHead } from '../nn/heads';
@@ -21,7 +22,11 @@ import { momentumCopies } from './projected-pair';
 
 export const tico: Method = {
   id: 'tico',
+  label: 'TiCo',
+  description: 'Transformation Invariance and Covariance Contrast (Zhu et al., 2022)',
   section: '§4.18',
+  params: METHOD_PARAMS.tico,
+  defaultPreset: 'tico',
   create({ backbone, params }) {
     const beta = numberParam(params, 'beta');
     const rho = numberParam(params, 'rho');

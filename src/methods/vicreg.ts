@@ -10,6 +10,7 @@
  * ImageNet1k: 2 Linears. The invariance, variance and covariance terms are logged as metrics
  * (unweighted). kNN uses f.
  */
+import { METHOD_PARAMS } from '../config/method-params';
 import { add, mul } from '../graph';
 import { vicregTerms } from '../losses';
 import { vicregProjectionHead } from '../nn/heads';
@@ -18,7 +19,11 @@ import { projectedPairMethod } from './projected-pair';
 
 export const vicreg: Method = {
   id: 'vicreg',
+  label: 'VICReg',
+  description: 'Variance-Invariance-Covariance Regularization (Bardes et al., 2022)',
   section: '§4.19',
+  params: METHOD_PARAMS.vicreg,
+  defaultPreset: 'vicreg',
   create({ backbone, params }) {
     const lambda = numberParam(params, 'lambda');
     const mu = numberParam(params, 'mu');

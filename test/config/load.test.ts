@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, configHash, resolvedConfigYaml, METHOD_PARAMS, PRESET_PARAMS } from '../../src/config';
 import type { ResolvedConfig, MethodId, PresetId, MethodParams, PresetFields } from '../../src/config';
-import { METHODS, PRESETS } from '../../src/registry';
+import { METHODS, PRESETS, methodSpec } from '../../src/registry';
 import { UserError } from '../../src/errors';
 
 let dir: string;
@@ -66,6 +66,7 @@ describe('defaults', () => {
 
   test('every registry method and preset has a parameter spec, and nothing else does', () => {
     expect(Object.keys(METHOD_PARAMS).sort()).toEqual(METHODS.map((m) => m.id).sort());
+    for (const m of METHODS) expect(methodSpec(m.id)!.params).toBe(METHOD_PARAMS[m.id as MethodId]);
     expect(Object.keys(PRESET_PARAMS).sort()).toEqual(PRESETS.map((p) => p.id).sort());
     for (const m of METHODS) {
       // Method none (no pretraining) is the one that needs train.epochs: 0.
