@@ -4,6 +4,8 @@ import { collectRuns } from '../report/collect';
 import { AMOUNT_METRICS, compareToBaseline, parseTolerances, readBaseline, renderComparison } from '../report/compare';
 import { groupRuns } from '../report/group';
 import { KNOWN_METRICS } from '../report/summary';
+import { compareTrajectory, renderTrajectory, runMetricsFile } from '../report/trajectory';
+import { readMetricsCsv } from '../runner/metrics-csv';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -12,6 +14,22 @@ interface CompareCommandOptions {
   tolerance: string;
   toleranceFor: string[];
   json?: boolean;
+  perEpoch?: boolean;
+}
+
+/** `--per-epoch`: one run's metrics.csv against a baseline metrics.csv, every value within its tolerance. */
+function comparePerEpoch(inputs: string[], baselineFile: string, tolerance: number, options: CompareCommandOptions): void {
+  if (inputs.length !== 1) throw new UserError(`compare --per-epoch: got ${inputs.length} results; expected exactly one run directory (or its metrics.csv) and the baseline metrics CSV`);
+  const result = compareTrajectory(readMetricsCsv(baselineFile), readMetricsCsv(runMetricsFile(inputs[0])), tolerance, parseTolerances(options.toleranceFor));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ baseline: result.baselineFile, run: result.runFile, passed: result.passed, comparisons: result.comparisons }, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderTrajectory(result));
+  }
+  if (!result.passed) {
+    const failures = result.comparisons.filter((c) => c.status !== 'OK');
+    throw new UserError(`compare --per-epoch: ${failures.length} value(s) changed beyond tolerance or missing against ${result.baselineFile}`, 1);
+  }
 }
 
 export function registerCompare(program: Command): void {
@@ -23,6 +41,7 @@ export function registerCompare(program: Command): void {
     .addOption(new Option('--tolerance <fraction>', 'allowed absolute drop of every accuracy metric (0.01 = one point)').default('0.01'))
     .option('--tolerance-for <metric=value>', 'per-metric tolerance (repeatable); runtime_minutes / peak_memory_gb take a relative one and are gated only when given', collect, [])
     .option('--json', 'print the comparison as JSON')
+    .option('--per-epoch', 'deterministic gate: compare one run\'s metrics.csv with a baseline metrics CSV epoch by epoch; every baseline value (loss, lr, kNN ...) must be within its absolute tolerance either way')
     .action((args: string[], options: CompareCommandOptions) => {
       let inputs = args;
       let baselineFile = options.baseline;
@@ -37,6 +56,10 @@ export function registerCompare(program: Command): void {
       if (options.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0) {
         throw new UserError(`--tolerance ${options.tolerance}: expected a number >= 0 (absolute fraction, e.g. 0.01)`);
       }
+      if (options.perEpoch) {
+        comparePerEpoch(inputs, baselineFile, tolerance, options);
+        return;
+      }
       const baseline = readBaseline(baselineFile);
       const tolerances = parseTolerances(options.toleranceFor);
       const allowed = new Set<string>([...KNOWN_METRICS, ...AMOUNT_METRICS, ...baseline.metrics]);
@@ -50,12 +73,11 @@ export function registerCompare(program: Command): void {
           baseline: baseline.file,
           passed: result.passed,
           comparisons: result.comparisons.map((c) => ({
-            model: c.key.model, backbone: c.key.backbone, batch_size: c.key.batchSize, epochs: c.key.epochs,
-            ...(c.key.dataset ? { dataset: c.key.dataset } : {}),
+            model: c.key.model, backbone: c.key.backbone, batch_size: c.key.batchSize, epochs: c.key.epochs, dataset: c.key.dataset,
             metric: c.metric, baseline: c.baseline, current: c.current, delta: c.delta,
             tolerance: c.tolerance, tolerance_kind: c.relative ? 'relative' : 'absolute', status: c.status,
           })),
-          not_in_baseline: result.notInBaseline.map((k) => ({ model: k.model, backbone: k.backbone, batch_size: k.batchSize, epochs: k.epochs })),
+          not_in_baseline: result.notInBaseline.map((k) => ({ model: k.model, backbone: k.backbone, batch_size: k.batchSize, epochs: k.epochs, dataset: k.dataset })),
         }, null, 2)}\n`);
       } else {
         process.stdout.write(renderComparison(result, baseline));

@@ -7,6 +7,7 @@ import type { ResolvedConfig } from '../config';
 import { addSetOption } from '../config/set-option';
 import { writeFileAtomic } from '../util/atomic';
 import { runExperiment } from '../runner';
+import { removeIfNeverTrained } from '../runner/run-dir';
 
 interface RunCliOptions {
   output?: string;
@@ -62,7 +63,7 @@ export function registerRun(program: Command): void {
     .option('--resume', 'continue unfinished runs from their last checkpoint')
     .option('--force', 'rerun even when a finished result exists')
     .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger)
-    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core); results depend on it only in float rounding', positiveInteger);
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core). CPU results are reproducible for a config, seed and thread count, not across thread counts (GEMM sums round differently; on the CI config kNN top-1 moved 0.656-0.676 over 1-4 threads, as much as between seeds): the count is recorded in summary.json and --resume must use the same one', positiveInteger);
   addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
     const set = opts.maxSteps !== undefined ? [...(opts.set ?? []), `train.max_steps=${opts.maxSteps}`] : opts.set ?? [];
     const expanded = expandConfigArgs(files);
@@ -95,7 +96,13 @@ export function registerRun(program: Command): void {
       fs.mkdirSync(runDir, { recursive: true });
       writeFileAtomic(path.join(runDir, 'config.resolved.yaml'), resolvedConfigYaml(config));
       process.stdout.write(`${file}: run directory ${runDir}\n`);
-      await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true, configFile: file, threads: opts.threads });
+      try {
+        await runExperiment(config, runDir, { resume: opts.resume === true, force: opts.force === true, configFile: file, threads: opts.threads });
+      } catch (err) {
+        // A run that failed before its first step (e.g. data not found) leaves no directory behind.
+        if (removeIfNeverTrained(runDir)) process.stdout.write(`${file}: nothing was trained; removed ${runDir}\n`);
+        throw err;
+      }
     }
   });
 }

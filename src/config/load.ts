@@ -45,10 +45,31 @@ interface Reference {
   written: string;
 }
 
+/** Offset of the first byte no YAML text holds (NUL, or a byte sequence that is not UTF-8), or null. */
+function binaryOffset(bytes: Buffer): number | null {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i];
+    if (b === 0) return i;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (length === 0 || i + length > bytes.length) return i;
+    for (let k = 1; k < length; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += length;
+  }
+  return null;
+}
+
 function readConfigText(abs: string, ref: Reference | null): string {
   try {
-    return fs.readFileSync(abs, 'utf8');
+    const bytes = fs.readFileSync(abs);
+    const binary = binaryOffset(bytes);
+    if (binary !== null) {
+      const reason = `not a text file (binary data at byte ${binary}); a config is a YAML text file`;
+      if (ref) fail(ref.origin, 'extends', `cannot use ${JSON.stringify(ref.written)} (${displayPath(abs)}): ${reason}`);
+      throw new UserError(`${displayPath(abs)}: ${reason}`);
+    }
+    return bytes.toString('utf8');
   } catch (err) {
+    if (err instanceof UserError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
     if (ref) fail(ref.origin, 'extends', `cannot read ${JSON.stringify(ref.written)} (${displayPath(abs)}): ${reason}`);
@@ -60,8 +81,16 @@ function loadWithExtends(abs: string, chain: string[], ref: Reference | null): L
   const display = displayPath(abs);
   const text = readConfigText(abs, ref);
   const parsed = parseLocated(text, (line, col) => ({ file: display, line, col }));
-  if (!parsed) return null;
-  if (parsed.kind !== 'map') fail(parsed.origin, '(root)', `expected a mapping of config fields, got ${describeNode(parsed)}`);
+  // An empty file would resolve to every default: almost surely the wrong file, never an experiment.
+  if (!parsed || (parsed.kind === 'map' && parsed.entries.size === 0)) {
+    const what = text.trim() === '' ? 'empty config file' : 'config file without fields (only comments or an empty mapping)';
+    if (ref) fail(ref.origin, 'extends', `${JSON.stringify(ref.written)} (${display}) is an ${what}; extend a file that sets fields`);
+    throw new UserError(`${display}: ${what}; expected a mapping of config fields such as \`method: { name: simclr }\` (schema/ssl-bench.config.schema.json lists them)`);
+  }
+  if (parsed.kind !== 'map') {
+    const got = describeNode(parsed);
+    fail(parsed.origin, '(root)', `expected a mapping of config fields, got ${got.length > 60 ? `${got.slice(0, 57)}...` : got}`);
+  }
   const tree = withoutAbstract(parsed);
   const ext = tree.entries.get('extends');
   if (!ext) return tree;

@@ -72,7 +72,9 @@ export async function decodeImageFiles(
         worker.on('message', (reply: WorkerReply) => {
           if (failed) return;
           if (reply.error !== undefined || !reply.pixels) {
-            fail(new UserError(`${files[reply.id]}: cannot decode image (${reply.error ?? 'no pixels returned'}); replace or delete the file`));
+            // libvips' own reason is shown when it gives one (its wording varies by version, and it can be empty).
+            const reason = reply.error === undefined ? 'no pixels returned' : reply.error.replace(/^Error:?\s*/, '').trim() || 'the decoder gave no reason';
+            fail(new UserError(`${files[reply.id]}: cannot decode image (${reason}); replace or delete the file`));
             return;
           }
           try {

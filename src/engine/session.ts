@@ -72,8 +72,19 @@ const WEBGPU_HINT = 'WebGPU needs a GPU, its Vulkan driver and the Vulkan loader
 
 const INSTALL_CUDA_HINT = 'run `npm run install:cuda:npm` (CUDA 13 EP from the npm registry, pairs onnxruntime-node 1.29.0) or `npm run install:cuda` (CUDA 12 EP from NuGet), or use device: cpu';
 
+/**
+ * The intra-op thread count a session gets without `threads`: every core the process may use.
+ * CPU results depend on it beyond bit level: MLAS's SGEMM splits N across threads and picks its
+ * K block (128 or 256) from each thread's share of N, so a Gemm's sums are rounded in another order
+ * (measured: the im2col weight-gradient Gemms [16,12544]x[144,12544]ᵀ differ by ~1e-7 at 1 vs 2
+ * threads). onnxruntime-node has no option that fixes it, so runs record the count they used.
+ */
+export function defaultThreadCount(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
 function baseOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
-  const threads = opts.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+  const threads = opts.threads ?? defaultThreadCount();
   const executionMode = opts.executionMode ?? 'sequential';
   return {
     graphOptimizationLevel: 'all',

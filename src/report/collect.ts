@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { readSummary, type RunSummary } from './summary';
+import { experimentIdentity, type ExperimentIdentity } from './experiment';
 
 export const SUMMARY_FILE = 'summary.json';
 /** Names `ssl-bench run --force` gives the runs it replaces (`<dir>.replaced-<UTC time>`); collectors skip them. */
@@ -12,6 +13,8 @@ export interface CollectedRun {
   file: string;
   /** Position of the command-line input the run was found under (drives default row order). */
   inputIndex: number;
+  /** Which runs are seeds of the same experiment; default: from the summary alone. */
+  experiment?: ExperimentIdentity;
 }
 
 /**
@@ -30,7 +33,10 @@ export function collectRuns(inputs: readonly string[]): CollectedRun[] {
     }
     const files = stat.isFile() ? [input] : findSummaryFiles(input);
     if (files.length === 0) throw new UserError(`${input}: no ${SUMMARY_FILE} found in this folder or below; expected run directories written by \`ssl-bench run\``);
-    for (const file of files) runs.push({ summary: readSummary(file), file, inputIndex });
+    for (const file of files) {
+      const summary = readSummary(file);
+      runs.push({ summary, file, inputIndex, experiment: experimentIdentity(summary, file) });
+    }
   });
   return runs;
 }

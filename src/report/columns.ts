@@ -121,11 +121,12 @@ const FIXED_COLUMNS: Record<string, () => Column> = {
   model: () => text('model', 'Model', modelName),
   method: () => text('method', 'Method', (g) => [...new Set(g.runs.map((r) => r.method))].join('+')),
   backbone: () => text('backbone', 'Backbone', (g) => g.key.backboneLabel),
-  // A run without pretraining (epochs 0, the floor rows) has no training batch: the cell is empty,
-  // the CSV keeps the number (the row's identity for the regression gate).
+  // A run without pretraining (epochs 0, the floor rows) has no training batch: '-' in the
+  // table, an empty CSV cell (compare matches such rows by epochs 0 alone).
   batch_size: () => ({
     ...text('batch_size', 'Batch Size', (g) => String(g.key.batchSize), 'right'),
     display: (g) => (g.key.epochs === 0 ? EMPTY_CELL : String(g.key.batchSize)),
+    raw: (g) => [g.key.epochs === 0 ? '' : String(g.key.batchSize)],
   }),
   epochs: () => text('epochs', 'Epochs', (g) => String(g.key.epochs), 'right'),
   dataset: () => text('dataset', 'Dataset', (g) => g.key.dataset),

@@ -16,7 +16,8 @@ export const AMOUNT_METRICS = ['runtime_minutes', 'peak_memory_gb'] as const;
 /** Baseline columns that carry neither identity nor a gated value. */
 const INFORMATIONAL_COLUMNS = new Set(['runs', 'seeds', 'method', 'tensorboard', 'checkpoint']);
 
-export interface RowKey { model: string; backbone: string; batchSize: number; epochs: number; dataset?: string }
+/** A row's identity; batchSize is null for a run without pretraining (epochs 0: no training batch). */
+export interface RowKey { model: string; backbone: string; batchSize: number | null; epochs: number; dataset: string }
 
 export interface BaselineRow {
   key: RowKey;
@@ -25,7 +26,7 @@ export interface BaselineRow {
   values: Map<string, number>;
 }
 
-export interface Baseline { file: string; hasDataset: boolean; metrics: string[]; rows: BaselineRow[] }
+export interface Baseline { file: string; metrics: string[]; rows: BaselineRow[] }
 
 export type ComparisonStatus = 'OK' | 'REGRESSION' | 'IMPROVED' | 'MISSING' | 'INFO';
 
@@ -81,7 +82,10 @@ export function parseBaseline(text: string, file: string): Baseline {
   const names = header.map((f) => f.text);
   const at = (f: { line: number; col: number }): string => `${file}:${f.line}:${f.col}`;
   for (const id of IDENTITY_COLUMNS) {
-    if (!names.includes(id)) throw new UserError(`${file}:1:1 header: missing column "${id}"; a baseline needs ${IDENTITY_COLUMNS.join(', ')} (as written by \`ssl-bench table --format csv\`)`);
+    if (!names.includes(id)) {
+      const old = id === 'dataset' ? '; baselines written before rows were matched by dataset lack it: add a dataset column (the summary\'s dataset id, e.g. cifar10)' : '';
+      throw new UserError(`${file}:1:1 header: missing column "${id}"; a baseline needs ${IDENTITY_COLUMNS.join(', ')} (as written by \`ssl-bench table --format csv\`)${old}`);
+    }
   }
   const seen = new Set<string>();
   header.forEach((f) => {
@@ -91,13 +95,12 @@ export function parseBaseline(text: string, file: string): Baseline {
   const metricColumns: number[] = [];
   header.forEach((f, index) => {
     const name = f.text;
-    if ((IDENTITY_COLUMNS as readonly string[]).includes(name) || name === 'dataset' || INFORMATIONAL_COLUMNS.has(name) || name.endsWith('_std')) return;
+    if ((IDENTITY_COLUMNS as readonly string[]).includes(name) || INFORMATIONAL_COLUMNS.has(name) || name.endsWith('_std')) return;
     if (!METRIC_NAME.test(name)) {
       throw new UserError(`${at(f)} header: "${name}" is not a metric name; expected lowercase metric keys such as knn_top1 (write the baseline with \`ssl-bench table --format csv\`)`);
     }
     metricColumns.push(index);
   });
-  const hasDataset = names.includes('dataset');
   const rows: BaselineRow[] = [];
   const keys = new Set<string>();
   for (const record of body) {
@@ -116,9 +119,11 @@ export function parseBaseline(text: string, file: string): Baseline {
       if (f.text === '') throw new UserError(`${at(f)} ${name}: empty; expected a non-empty value`);
       return f.text;
     };
+    const epochs = integer('epochs');
+    // A floor row (epochs 0) has no training batch: its cell is empty (older tables wrote a number).
+    const batchSize = epochs === 0 && field('batch_size').text === '' ? null : integer('batch_size');
     const key: RowKey = {
-      model: textField('model'), backbone: textField('backbone'), batchSize: integer('batch_size'), epochs: integer('epochs'),
-      ...(hasDataset ? { dataset: textField('dataset') } : {}),
+      model: textField('model'), backbone: textField('backbone'), batchSize: epochs === 0 ? null : batchSize, epochs, dataset: textField('dataset'),
     };
     const id = rowKeyId(key);
     if (keys.has(id)) throw new UserError(`${at(first)} duplicate row for ${describeKey(key)}; one row per run group`);
@@ -135,19 +140,19 @@ export function parseBaseline(text: string, file: string): Baseline {
     }
     rows.push({ key, line: first.line, values });
   }
-  return { file, hasDataset, metrics: metricColumns.map((i) => names[i]), rows };
+  return { file, metrics: metricColumns.map((i) => names[i]), rows };
 }
 
-const rowKeyId = (key: RowKey): string => JSON.stringify([key.model, key.backbone, key.batchSize, key.epochs, key.dataset ?? null]);
+const rowKeyId = (key: RowKey): string => JSON.stringify([key.model, key.backbone, key.batchSize, key.epochs, key.dataset]);
 
 export function describeKey(key: RowKey): string {
-  return `${key.model} ${key.backbone} batch ${key.batchSize} epochs ${key.epochs}${key.dataset ? ` ${key.dataset}` : ''}`;
+  return `${key.model} ${key.backbone} ${key.batchSize === null ? 'no batch' : `batch ${key.batchSize}`} epochs ${key.epochs} ${key.dataset}`;
 }
 
-function groupRowKey(group: RunGroup, withDataset: boolean): RowKey {
+function groupRowKey(group: RunGroup): RowKey {
   return {
-    model: modelName(group), backbone: group.key.backboneLabel, batchSize: group.key.batchSize, epochs: group.key.epochs,
-    ...(withDataset ? { dataset: group.key.dataset } : {}),
+    model: modelName(group), backbone: group.key.backboneLabel, batchSize: group.key.epochs === 0 ? null : group.key.batchSize,
+    epochs: group.key.epochs, dataset: group.key.dataset,
   };
 }
 
@@ -160,12 +165,7 @@ function currentValue(group: RunGroup, metric: string): number | null {
 export function compareToBaseline(groups: readonly RunGroup[], baseline: Baseline, options: CompareOptions): ComparisonResult {
   const current = new Map<string, RunGroup>();
   for (const group of groups) {
-    const key = groupRowKey(group, baseline.hasDataset);
-    const id = rowKeyId(key);
-    if (current.has(id)) {
-      throw new UserError(`results hold two run groups for ${describeKey(key)} (datasets ${current.get(id)!.key.dataset} and ${group.key.dataset}); add a dataset column to the baseline or compare one suite at a time`);
-    }
-    current.set(id, group);
+    current.set(rowKeyId(groupRowKey(group)), group);
   }
   const comparisons: MetricComparison[] = [];
   const matched = new Set<string>();
@@ -195,7 +195,7 @@ export function compareToBaseline(groups: readonly RunGroup[], baseline: Baselin
       comparisons.push({ key: row.key, metric, baseline: base, current: value, delta, tolerance, relative: isAmount, status });
     }
   }
-  const notInBaseline = groups.map((g) => groupRowKey(g, baseline.hasDataset)).filter((k) => !matched.has(rowKeyId(k)));
+  const notInBaseline = groups.map((g) => groupRowKey(g)).filter((k) => !matched.has(rowKeyId(k)));
   const passed = comparisons.every((c) => c.status !== 'REGRESSION' && c.status !== 'MISSING');
   return { comparisons, notInBaseline, passed };
 }
@@ -228,10 +228,10 @@ function formatTolerance(c: MetricComparison): string {
 
 /** An aligned plain-text diff, one line per baseline metric, and a closing verdict line. */
 export function renderComparison(result: ComparisonResult, baseline: Baseline): string {
-  const header = ['Model', 'Backbone', 'Batch', 'Epochs', ...(baseline.hasDataset ? ['Dataset'] : []), 'Metric', 'Baseline', 'Current', 'Delta', 'Tolerance', 'Status'];
+  const header = ['Model', 'Backbone', 'Batch', 'Epochs', 'Dataset', 'Metric', 'Baseline', 'Current', 'Delta', 'Tolerance', 'Status'];
   const right = new Set(['Batch', 'Epochs', 'Baseline', 'Current', 'Delta', 'Tolerance']);
   const rows = result.comparisons.map((c) => [
-    c.key.model, c.key.backbone, String(c.key.batchSize), String(c.key.epochs), ...(baseline.hasDataset ? [c.key.dataset ?? ''] : []),
+    c.key.model, c.key.backbone, c.key.batchSize === null ? '-' : String(c.key.batchSize), String(c.key.epochs), c.key.dataset,
     c.metric, formatNumber(c.metric, c.baseline), c.current === null ? '-' : formatNumber(c.metric, c.current),
     c.delta === null ? '-' : formatNumber(c.metric, c.delta, true), formatTolerance(c), c.status,
   ]);

@@ -7,8 +7,11 @@ import type { Table } from './table';
  * and GiB with 2), RFC 4180 quoting, LF line ends. This is the baseline format of `compare`.
  */
 
-/** Columns that identify a row for `compare`; always written, even when --columns omits them. */
-export const IDENTITY_COLUMNS = ['model', 'backbone', 'batch_size', 'epochs'] as const;
+/**
+ * Columns that identify a row for `compare`; always written, even when --columns omits them (a
+ * missing `dataset` goes right after `epochs`, so a CIFAR-10 baseline never gates an STL-10 row).
+ */
+export const IDENTITY_COLUMNS = ['model', 'backbone', 'batch_size', 'epochs', 'dataset'] as const;
 
 export function quoteCsvField(field: string): string {
   return /[",\r\n]/.test(field) || field !== field.trim() ? `"${field.replace(/"/g, '""')}"` : field;
@@ -17,9 +20,10 @@ export function quoteCsvField(field: string): string {
 export function renderCsv(table: Table): string {
   const present = new Set(table.columns.map((c) => c.id));
   const columns: Column[] = [
-    ...IDENTITY_COLUMNS.filter((id) => !present.has(id)).map((id) => resolveColumn(id, [])),
+    ...IDENTITY_COLUMNS.filter((id) => id !== 'dataset' && !present.has(id)).map((id) => resolveColumn(id, [])),
     ...table.columns,
   ];
+  if (!present.has('dataset')) columns.splice(columns.findIndex((c) => c.id === 'epochs') + 1, 0, resolveColumn('dataset', []));
   const header = [...columns.flatMap((c) => c.csvKeys), 'runs'];
   const rows = table.groups.map((g) => [...columns.flatMap((c) => c.raw(g)), String(g.runs.length)]);
   return [header, ...rows].map((fields) => fields.map(quoteCsvField).join(',')).join('\n') + '\n';

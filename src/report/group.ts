@@ -1,4 +1,6 @@
+import { UserError } from '../errors';
 import type { CollectedRun } from './collect';
+import { differingFields, experimentIdentity } from './experiment';
 import type { RunSummary } from './summary';
 
 /** Runs that differ only by seed form one table row (METHODS.md §5.5). */
@@ -58,14 +60,51 @@ export function groupKeyOf(summary: RunSummary): GroupKey {
   };
 }
 
-/** Groups runs by GroupKey, keeping first-appearance order. */
+function rowText(key: GroupKey): string {
+  return `${key.label}${key.marker} ${key.backboneLabel} batch ${key.batchSize} epochs ${key.epochs} ${key.dataset}`;
+}
+
+/**
+ * Two runs that would print as the same row but are not seeds of one experiment. Averaging them
+ * would publish a mean ± std of different settings, so this is an error naming what differs.
+ */
+function notSeedsError(key: GroupKey, a: CollectedRun, b: CollectedRun): UserError {
+  const ea = a.experiment ?? experimentIdentity(a.summary, null);
+  const eb = b.experiment ?? experimentIdentity(b.summary, null);
+  let what: string;
+  if (ea.config !== null && eb.config !== null) {
+    const fields = differingFields(ea.config, eb.config);
+    what = fields.length > 0
+      ? `their configs differ in ${fields.slice(0, 6).join(', ')}${fields.length > 6 ? ` and ${fields.length - 6} more` : ''}`
+      : `their configs differ beyond the seed (config hashes ${a.summary.config_hash} and ${b.summary.config_hash})`;
+  } else {
+    what = `their configs differ beyond the seed (config hashes ${a.summary.config_hash} and ${b.summary.config_hash})`;
+  }
+  return new UserError(`${a.file} and ${b.file} would both be the row "${rowText(key)}", but ${what}; only runs that differ in the seed alone are averaged. Tabulate one of them, or tell them apart with method.label / method.marker`);
+}
+
+/**
+ * Groups runs by GroupKey, keeping first-appearance order. Runs of one row must be seeds of one
+ * experiment (experiment.ts), each seed once; anything else is a UserError, never an average.
+ */
 export function groupRuns(runs: readonly CollectedRun[]): RunGroup[] {
   const byKey = new Map<string, { key: GroupKey; runs: CollectedRun[] }>();
   for (const run of runs) {
     const key = groupKeyOf(run.summary);
     const id = JSON.stringify(key);
     const entry = byKey.get(id);
-    if (entry) entry.runs.push(run); else byKey.set(id, { key, runs: [run] });
+    if (!entry) {
+      byKey.set(id, { key, runs: [run] });
+      continue;
+    }
+    const first = entry.runs[0];
+    const experiment = (r: CollectedRun): string => (r.experiment ?? experimentIdentity(r.summary, null)).id;
+    if (experiment(run) !== experiment(first)) throw notSeedsError(key, first, run);
+    const twin = entry.runs.find((r) => r.summary.seed === run.summary.seed);
+    if (twin) {
+      throw new UserError(`${twin.file} and ${run.file} are the same experiment with the same seed ${run.summary.seed} (row "${rowText(key)}"); a seed counts once: tabulate one of them`);
+    }
+    entry.runs.push(run);
   }
   return [...byKey.values()].map(({ key, runs: members }) => summarizeGroup(key, members));
 }

@@ -11,7 +11,8 @@ import { JsonSyntaxError, parseJsonWithPositions, type JsonPath, type ParsedJson
 
 export const SUMMARY_SCHEMA_VERSION = 1;
 /** `smoke`: completed, but `train.max_steps` stopped training before its configured epochs (a smoke test, not a result). */
-export const RUN_STATUSES = ['finished', 'smoke', 'diverged', 'failed', 'running'] as const;
+/** `interrupted`: stopped by SIGINT/SIGTERM after a step, with a checkpoint; `ssl-bench run --resume` continues it. */
+export const RUN_STATUSES = ['finished', 'smoke', 'diverged', 'interrupted', 'failed', 'running'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const MEMORY_KINDS = ['device', 'process-rss'] as const;
 export type MemoryKind = (typeof MEMORY_KINDS)[number];
@@ -49,7 +50,11 @@ export interface RunSummary {
   peak_memory_gb: number | null;
   memory_kind: MemoryKind;
   device: string;
+  /** ONNX Runtime intra-op threads the run trained with; absent in summaries written before it was recorded. */
+  threads?: number;
   config_hash: string;
+  /** config_hash of the resolved config with seed 0 and n_runs 1: runs sharing it differ only in the seed. */
+  config_hash_without_seed?: string;
   config_file: string;
   run_name: string;
   versions: { ssl_bench: string; onnxruntime: string; node: string };
@@ -83,7 +88,7 @@ const nonEmpty: Spec = { kind: 'string', minLength: 1 };
 
 const SUMMARY_FIELDS = {
   schema_version: { spec: { kind: 'const', value: SUMMARY_SCHEMA_VERSION }, description: 'Version of this file format.' },
-  status: { spec: { kind: 'enum', values: RUN_STATUSES }, description: 'Run outcome; tables show finished runs (diverged and smoke ones on request). "smoke": completed, but train.max_steps stopped training before its configured epochs, so epochs is the configured count, not the trained one.' },
+  status: { spec: { kind: 'enum', values: RUN_STATUSES }, description: 'Run outcome; tables show finished runs (diverged and smoke ones on request). "smoke": completed, but train.max_steps stopped training before its configured epochs, so epochs is the configured count, not the trained one. "interrupted": stopped by SIGINT/SIGTERM after a step with a checkpoint saved; `ssl-bench run --resume` continues it. "failed": stopped by an error.' },
   method: { spec: { kind: 'string', pattern: /^[a-z0-9][a-z0-9-]*$/, allowed: 'a lowercase method id like "simclr"' }, description: 'Method id.' },
   label: { spec: nonEmpty, description: 'Model label printed in tables, e.g. "Moco".' },
   marker: { spec: { kind: 'string' }, description: 'Footnote marker appended to the label, e.g. "*"; empty for none.' },
@@ -113,7 +118,15 @@ const SUMMARY_FIELDS = {
   peak_memory_gb: { spec: { kind: 'number', min: 0 }, nullable: true, setWhenFinished: true, description: 'Peak memory in GiB (1024^3 bytes).' },
   memory_kind: { spec: { kind: 'enum', values: MEMORY_KINDS }, description: 'What peak_memory_gb measures: device allocator peak or process resident set.' },
   device: { spec: nonEmpty, description: 'Execution device, e.g. "cpu" or "cuda:0 (NVIDIA H100)".' },
+  threads: {
+    spec: { kind: 'integer', min: 1 }, optional: true,
+    description: 'ONNX Runtime intra-op threads the run trained with (ssl-bench run --threads; default every core). CPU results are reproducible for one config, seed and thread count, not across thread counts (MLAS splits GEMMs by thread and blocks their sums accordingly). Absent in summaries written before it was recorded.',
+  },
   config_hash: { spec: { kind: 'string', pattern: /^[0-9a-f]{12}$/, allowed: '12 lowercase hex digits' }, description: 'Hash of the resolved config.' },
+  config_hash_without_seed: {
+    spec: { kind: 'string', pattern: /^[0-9a-f]{12}$/, allowed: '12 lowercase hex digits' }, optional: true,
+    description: 'Hash of the resolved config with seed set to 0 and n_runs to 1: runs that share it differ only in the seed, and only such runs are averaged into one table row. Absent in summaries written before it was recorded (tables then use config_hash).',
+  },
   config_file: { spec: nonEmpty, description: 'Config file the run was started from.' },
   run_name: { spec: nonEmpty, description: 'Run name (run directory name).' },
   versions: {

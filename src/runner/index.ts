@@ -9,6 +9,7 @@ import { createProgress, type ProgressReporter } from './progress';
 import { CONFIG_FILE, holdsResults, inspectRunDir, moveAside, seedRuns, type RunDirState } from './run-dir';
 import { createTraining as createPretraining } from './create-training';
 import type { TrainingFactory } from './training';
+import { defaultThreadCount } from '../engine/session';
 
 export type { Training, TrainingFactory, StepResult, Position, JsonValue } from './training';
 export { runLoop } from './loop';
@@ -35,6 +36,9 @@ export interface RunOptions {
   seeds?: readonly number[];
 }
 
+/** Exit codes of a run stopped by a signal after saving its checkpoint. */
+export const INTERRUPTED_EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const;
+
 type Plan = { seed: number; dir: string; start: 'fresh' | 'resume' } | { seed: number; dir: string; skip: string; failed: boolean };
 
 function plan(state: RunDirState, seed: number, dir: string, options: RunOptions): Plan {
@@ -47,7 +51,8 @@ function plan(state: RunDirState, seed: number, dir: string, options: RunOptions
       return { seed, dir, skip: `diverged earlier, see ${displayPath(state.summaryFile)} (use --force to rerun)`, failed: true };
     case 'unfinished':
       if (!options.resume) {
-        throw new UserError(`${displayPath(dir)}: holds an unfinished run${state.hasCheckpoint ? ' with a checkpoint' : ''}; --resume continues it, --force moves the directory aside and starts over`);
+        const what = state.interrupted ? 'an interrupted run (SIGINT/SIGTERM) with a checkpoint' : `an unfinished run${state.hasCheckpoint ? ' with a checkpoint' : ''}`;
+        throw new UserError(`${displayPath(dir)}: holds ${what}; --resume continues it, --force moves the directory aside and starts over`);
       }
       return { seed, dir, start: state.hasCheckpoint ? 'resume' : 'fresh' };
   }
@@ -59,12 +64,15 @@ function plan(state: RunDirState, seed: number, dir: string, options: RunOptions
  * Finished and diverged runs are reported, never overwritten; unfinished ones need --resume;
  * --force first moves the whole directory aside. Every directory is checked before any training
  * starts. A diverged run does not stop the other seeds; an interrupt stops everything.
- * Failures (divergence, interrupt) end as UserError with exit code 1.
+ * A divergence ends as UserError with exit code 1, an interrupt with 130 (SIGINT) or 143 (SIGTERM).
  */
 export async function runExperiment(config: ResolvedConfig, runDir: string, options: RunOptions): Promise<void> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   // Every seed of n_runs trains on the same data subset: the one the base seed picks.
-  const createTraining = options.createTraining ?? ((c: ResolvedConfig, dir: string) => createPretraining(c, dir, { dataSeed: config.seed, threads: options.threads }));
+  // CPU results depend on the intra-op thread count (engine/session.ts defaultThreadCount): the
+  // count is fixed here, recorded with the run and checked on resume.
+  const threads = options.threads ?? defaultThreadCount();
+  const createTraining = options.createTraining ?? ((c: ResolvedConfig, dir: string) => createPretraining(c, dir, { dataSeed: config.seed, threads }));
   const hash = configHash(config);
   if (options.force && holdsResults(runDir)) {
     const aside = moveAside(runDir, new Date());
@@ -89,12 +97,13 @@ export async function runExperiment(config: ResolvedConfig, runDir: string, opti
     try {
       outcome = await runLoop(training, {
         runDir: p.dir, config: { ...config, seed: p.seed }, configHash: hash, configFile: options.configFile ?? path.join(runDir, CONFIG_FILE),
-        runName: title, start: p.start, progress, interrupts, clock: options.clock,
+        runName: title, start: p.start, progress, interrupts, clock: options.clock, threads,
       });
     } finally {
       interrupts.dispose();
     }
-    if (outcome.status === 'interrupted') throw new UserError(`${title}: ${outcome.message}`, 1);
+    // 128 + signal number, as a shell reports a process the signal ended (and as npx reports it).
+    if (outcome.status === 'interrupted') throw new UserError(`${title}: ${outcome.message}`, INTERRUPTED_EXIT_CODE[outcome.signal]);
     if (outcome.status === 'diverged') {
       log(`${title}: ${outcome.message}`);
       failures.push(`${title} diverged`);

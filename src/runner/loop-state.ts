@@ -41,6 +41,11 @@ export interface LoopState {
    * Checkpoints written before the field existed read as false.
    */
   pretrainingComplete: boolean;
+  /**
+   * ONNX Runtime intra-op threads the run trained with; CPU results depend on it (MLAS GEMM
+   * blocking), so a resume must use the same count. Null in checkpoints written before the field existed.
+   */
+  threads: number | null;
 }
 
 export function emptyPartial(): PartialEpoch {
@@ -86,5 +91,6 @@ export function parseLoopState(value: JsonValue): LoopState | string {
   if (value.memoryKind !== 'device' && value.memoryKind !== 'process-rss') return 'runner state has no valid memoryKind';
   if (typeof value.startedAt !== 'string') return 'runner state has no startedAt';
   if (value.pretrainingComplete !== undefined && typeof value.pretrainingComplete !== 'boolean') return 'runner state has a non-boolean pretrainingComplete';
-  return { ...(value as unknown as LoopState), pretrainingComplete: value.pretrainingComplete === true };
+  if (value.threads !== undefined && value.threads !== null && !(Number.isInteger(value.threads) && (value.threads as number) >= 1)) return 'runner state has an invalid threads count';
+  return { ...(value as unknown as LoopState), pretrainingComplete: value.pretrainingComplete === true, threads: (value.threads as number | undefined) ?? null };
 }

@@ -38,8 +38,8 @@ import type { InterruptSignal } from './interrupt';
  * summary.json status: "running" from the start (and after a SIGKILL), "finished" once the
  * backbone is exported and the post-training evaluations are in ("smoke" instead when
  * train.max_steps stopped training before its configured epochs), "diverged" on a NaN/Inf loss
- * (nothing of the diverged state is saved), "failed" after SIGINT/SIGTERM (a checkpoint was saved
- * after the current step; --resume goes on) or an exception. runtime_minutes counts pretraining
+ * (nothing of the diverged state is saved), "interrupted" after SIGINT/SIGTERM (a checkpoint was
+ * saved after the current step; --resume goes on), "failed" after an exception. runtime_minutes counts pretraining
  * wall time of every session up to its last checkpoint-or-end: steps, epoch-end evaluation (kNN,
  * online linear), checkpoint writes; not model construction, checkpoint loading, the final export,
  * the post-training evaluations (post_training_eval_minutes, the session that completed them),
@@ -65,6 +65,11 @@ export interface LoopOptions {
   clock?: () => number;
   /** Wall-clock time for started_at/finished_at; default new Date(). */
   now?: () => Date;
+  /**
+   * ONNX Runtime intra-op threads of this session's training (recorded in the checkpoint and
+   * summary.json; a resume with another count is refused). Null when unknown (tests' fake trainings).
+   */
+  threads?: number | null;
 }
 
 export type LoopOutcome =
@@ -125,6 +130,10 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     if (parsed.configHash !== opts.configHash || parsed.seed !== config.seed) {
       throw new UserError(`${displayPath(checkpointFile)}: checkpoint of config ${parsed.configHash} seed ${parsed.seed}, this run is config ${opts.configHash} seed ${config.seed}; rerun with --force to start over`);
     }
+    const threads = opts.threads ?? null;
+    if (parsed.threads !== null && threads !== null && parsed.threads !== threads) {
+      throw new UserError(`${displayPath(checkpointFile)}: trained with ${parsed.threads} intra-op thread${parsed.threads === 1 ? '' : 's'}, this session would use ${threads}; CPU results depend on the thread count, so resume with --threads ${parsed.threads} (or --force to start over)`);
+    }
     const at = training.position();
     if (at.globalStep !== parsed.next.globalStep || at.epoch !== parsed.next.epoch || at.step !== parsed.next.step) {
       throw new Error(`${checkpointFile}: training restored to global step ${at.globalStep} but the runner state says ${parsed.next.globalStep}`);
@@ -139,6 +148,7 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     state = {
       format: LOOP_STATE_FORMAT, configHash: opts.configHash, seed: config.seed, next: training.position(), rows: [], partial: null,
       elapsedSeconds: 0, peakMemoryBytes: memory.bytes, memoryKind: memory.kind, startedAt: isoSeconds(now()), pretrainingComplete: false,
+      threads: opts.threads ?? null,
     };
   }
 
@@ -275,7 +285,7 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
         refresh();
         await saveCheckpoint(pos, epoch.steps > 0 ? epoch : null);
         writeMetrics();
-        const summary = writeStatus('failed');
+        const summary = writeStatus('interrupted');
         const message = `interrupted by ${signal} before epoch ${pos.epoch + 1} step ${pos.step + 1} (global step ${pos.globalStep + 1}/${stepCap}); checkpoint saved in ${displayPath(checkpointFile)}; continue with --resume`;
         return { status: 'interrupted', summary, message, signal };
       }

@@ -145,7 +145,9 @@ class BarProgress implements ProgressReporter {
 
   epochEnd(row: EpochRow): void {
     this.log(epochLine(row, this.info?.totalEpochs ?? row.epoch));
-    this.stepBar?.update(0);
+    // The step bar restarts only for an epoch that follows: after the last one it stays full,
+    // rather than an empty bar redrawn under the post-training logs and left on the screen.
+    if (this.info !== null && row.epoch < this.info.totalEpochs) this.stepBar?.update(0);
   }
 
   log(line: string): void {

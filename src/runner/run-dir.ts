@@ -39,7 +39,8 @@ export type RunDirState =
   | { kind: 'empty' }
   | { kind: 'finished'; summaryFile: string }
   | { kind: 'diverged'; summaryFile: string }
-  | { kind: 'unfinished'; hasCheckpoint: boolean };
+  /** interrupted: summary status "interrupted" (SIGINT/SIGTERM with a checkpoint saved). */
+  | { kind: 'unfinished'; hasCheckpoint: boolean; interrupted: boolean };
 
 function summaryStatus(file: string): string | null {
   let text: string;
@@ -64,7 +65,7 @@ export function inspectRunDir(dir: string): RunDirState {
   if (status === 'finished' || status === 'smoke') return { kind: 'finished', summaryFile };
   if (status === 'diverged') return { kind: 'diverged', summaryFile };
   const hasCheckpoint = fs.existsSync(path.join(dir, CHECKPOINT_FILE));
-  if (status !== null || hasCheckpoint || fs.existsSync(path.join(dir, METRICS_FILE))) return { kind: 'unfinished', hasCheckpoint };
+  if (status !== null || hasCheckpoint || fs.existsSync(path.join(dir, METRICS_FILE))) return { kind: 'unfinished', hasCheckpoint, interrupted: status === 'interrupted' && hasCheckpoint };
   return { kind: 'empty' };
 }
 
@@ -78,6 +79,30 @@ export function holdsResults(runDir: string): boolean {
     throw err;
   }
   return names.some((name) => name !== CONFIG_FILE && !name.startsWith('.'));
+}
+
+/** What a run writes before its first step: the resolved config and data.json (backbone-evaluation.ts DATA_MANIFEST_FILE). */
+const WRITTEN_BEFORE_TRAINING = new Set([CONFIG_FILE, 'data.json']);
+
+/**
+ * Deletes `runDir` when no run in it got as far as training (it holds only the resolved config,
+ * data manifests and temp files, in it or its seed<S>/ folders), so a run that failed before its
+ * first step (data not found, a batch larger than the dataset) leaves nothing behind. Returns
+ * whether it deleted.
+ */
+export function removeIfNeverTrained(runDir: string): boolean {
+  const onlyPreTraining = (dir: string): boolean => fs.readdirSync(dir, { withFileTypes: true }).every((e) => {
+    if (e.isDirectory()) return /^seed\d+$/.test(e.name) && onlyPreTraining(path.join(dir, e.name));
+    return WRITTEN_BEFORE_TRAINING.has(e.name) || e.name.startsWith('.');
+  });
+  try {
+    if (!onlyPreTraining(runDir)) return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  fs.rmSync(runDir, { recursive: true, force: true });
+  return true;
 }
 
 function compactUtc(date: Date): string {

@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '../config';
+import { configHash, type ResolvedConfig } from '../config';
 import { KNOWN_METRICS, type MetricValue, type RunStatus, type RunSummary } from '../report/summary';
 import type { LoopState } from './loop-state';
 import type { EpochRow } from './metrics-csv';
@@ -87,7 +87,9 @@ export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunS
     peak_memory_gb: state.peakMemoryBytes === null ? null : state.peakMemoryBytes / GIB,
     memory_kind: state.memoryKind,
     device: ctx.device,
+    ...(state.threads === null ? {} : { threads: state.threads }),
     config_hash: ctx.configHash,
+    config_hash_without_seed: configHash({ ...config, seed: 0, n_runs: 1 }),
     config_file: ctx.configFile,
     run_name: ctx.runName,
     versions: ctx.versions,

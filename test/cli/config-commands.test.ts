@@ -158,24 +158,32 @@ describe('run', () => {
   // No CIFAR-10 here: a run gets as far as loading the data, which fails with the one-line hint.
   const missingData = 'error: data.root: cifar10 not found: looked for data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin in data/cifar10/cifar-10-batches-bin, data/cifar10; fetch it with: ssl-bench data download cifar10 --root data/cifar10\n';
 
-  test('prepares <output>/<name>-<hash>/config.resolved.yaml and hands over to the engine', async () => {
+  test('prepares <output>/<name>-<hash>/ and hands over to the engine; a run that fails before training leaves no directory', async () => {
     const output = path.join(tmp, 'a');
     const runDir = path.join(output, `simclr-bs128-ep200-${configHash({ ...loadConfig(SIMCLR), output })}`);
     const r = await cli('run', SIMCLR, '--output', output);
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe(`${SIMCLR}: run directory ${runDir}\n`);
+    expect(r.stdout).toBe(`${SIMCLR}: run directory ${runDir}\n${SIMCLR}: nothing was trained; removed ${runDir}\n`);
     expect(r.stderr).toBe(missingData);
-    const saved = loadConfig(path.join(runDir, 'config.resolved.yaml'));
-    expect(saved).toEqual({ ...loadConfig(SIMCLR), name: 'simclr-bs128-ep200', output });
-    expect(fs.readdirSync(runDir).filter((f) => !f.startsWith('.'))).toEqual(['config.resolved.yaml']);
+    expect(fs.readdirSync(output)).toEqual([]);
+  });
+
+  test('a directory in which a run trained is kept when a later attempt fails', async () => {
+    const output = path.join(tmp, 'a2');
+    const runDir = path.join(output, `simclr-bs128-ep200-${hashOf(SIMCLR)}`);
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'metrics.csv'), 'epoch,steps,loss\n1,5,4.2\n');
+    const r = await cli('run', SIMCLR, '--output', output, '--resume');
+    expect([r.code, r.stderr]).toEqual([2, missingData]);
+    expect(fs.readdirSync(runDir).sort()).toEqual(['config.resolved.yaml', 'metrics.csv']);
   });
 
   test('--max-steps becomes train.max_steps and part of the run identity', async () => {
     const output = path.join(tmp, 'b');
     const r = await cli('run', SIMCLR, '--output', output, '--max-steps', '5');
     expect(r.code).toBe(2);
-    const [runName] = fs.readdirSync(output);
-    const saved = loadConfig(path.join(output, runName, 'config.resolved.yaml'));
+    const runName = path.basename(/run directory (.*)\n/.exec(r.stdout)![1]);
+    const saved = { ...loadConfig(SIMCLR, { set: ['train.max_steps=5'] }), output };
     expect(saved.train.max_steps).toBe(5);
     expect(runName).toBe(`simclr-bs128-ep200-${configHash(saved)}`);
     expect(runName).not.toBe(`simclr-bs128-ep200-${hashOf(SIMCLR)}`);
@@ -224,11 +232,20 @@ describe('run', () => {
     const r = await cli('run', SIMCLR, '--output', output, '--threads', '1');
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(missingData);
-    expect(fs.readdirSync(output)).toEqual([`simclr-bs128-ep200-${hashOf(SIMCLR)}`]);
+    expect(r.stdout).toContain(`run directory ${path.join(output, `simclr-bs128-ep200-${hashOf(SIMCLR)}`)}\n`);
     const bad = await cli('run', SIMCLR, '--threads', '1.5');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("option '--threads <n>' argument '1.5' is invalid. expected an integer >= 1");
   });
+
+  test('eval.knn.k larger than the kNN bank is an error before training, and leaves no directory', async () => {
+    const output = path.join(tmp, 'k');
+    // configs/ci/simclr-steps.yaml trains on 13 images per class of the embedded sample: a bank of 130.
+    const r = await cli('run', 'configs/ci/simclr-steps.yaml', '--output', output, '--threads', '1', '--set', 'eval.knn.k=131');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: eval.knn.k: 131 is larger than the kNN bank, the 130 labelled training images of embedded-fashion-mnist/train (data.subset); use at most 130\n');
+    expect(fs.readdirSync(output)).toEqual([]);
+  }, 60_000);
 
   test('--max-steps must be a positive integer', async () => {
     const r = await cli('run', SIMCLR, '--max-steps', '0');

@@ -39,10 +39,10 @@ describe('ssl-bench table', () => {
     const result = await runCli(['table', root, '--format', 'csv']);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe([
-      'model,backbone,batch_size,epochs,knn_top1,knn_top1_std,runtime_minutes,peak_memory_gb,runs',
-      'Moco*,Res18,512,200,0.8125,0.0000,112.25,5.55,1',
-      '"Odd, ""quoted""",Res18,128,200,0.5000,0.0000,1.00,0.25,1',
-      'SimCLR,Res18,128,200,0.8470,0.0024,98.00,1.60,3',
+      'model,backbone,batch_size,epochs,dataset,knn_top1,knn_top1_std,runtime_minutes,peak_memory_gb,runs',
+      'Moco*,Res18,512,200,cifar10,0.8125,0.0000,112.25,5.55,1',
+      '"Odd, ""quoted""",Res18,128,200,cifar10,0.5000,0.0000,1.00,0.25,1',
+      'SimCLR,Res18,128,200,cifar10,0.8470,0.0024,98.00,1.60,3',
       '',
     ].join('\n'));
   });

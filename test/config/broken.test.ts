@@ -29,6 +29,14 @@ const EXPECTED: Record<string, string> = {
     'test/config/broken/duplicate-top-level-key.yaml:3:1 seed: duplicate key; first written at line 1, each key may appear once per mapping',
   'epochs-zero-with-method.yaml':
     'test/config/broken/epochs-zero-with-method.yaml:4:11 train.epochs: 0 means no pretraining, which is method.name: none, got method.name "simclr"; allowed with method simclr: integer >= 1',
+  'empty.yaml':
+    'test/config/broken/empty.yaml: empty config file; expected a mapping of config fields such as `method: { name: simclr }` (schema/ssl-bench.config.schema.json lists them)',
+  'comments-only.yaml':
+    'test/config/broken/comments-only.yaml: config file without fields (only comments or an empty mapping); expected a mapping of config fields such as `method: { name: simclr }` (schema/ssl-bench.config.schema.json lists them)',
+  'empty-mapping.yaml':
+    'test/config/broken/empty-mapping.yaml: config file without fields (only comments or an empty mapping); expected a mapping of config fields such as `method: { name: simclr }` (schema/ssl-bench.config.schema.json lists them)',
+  'extends-empty.yaml':
+    'test/config/broken/extends-empty.yaml:1:10 extends: "empty.yaml" (test/config/broken/empty.yaml) is an empty config file; extend a file that sets fields',
   'env-var-bad-name.yaml':
     'test/config/broken/env-var-bad-name.yaml:2:9 data.root: invalid variable reference "${1ROOT}"; write ${VAR} or ${VAR:-default}',
   'env-var-unset.yaml':

@@ -41,8 +41,8 @@ function errorOf(fn: () => unknown): string {
 }
 
 describe('defaults', () => {
-  test('an empty file resolves to the documented defaults', () => {
-    const c = load(write('empty-run.yaml', ''));
+  test('a file that sets one field resolves every other to the documented defaults', () => {
+    const c = load(write('empty-run.yaml', 'seed: 0\n'));
     expect(c.name).toBe('empty-run');
     expect(c.method).toEqual({ name: 'simclr', label: 'SimCLR', marker: '', params: { temperature: 0.5, projection_hidden_dim: 512, projection_out_dim: 128 } });
     expect(c.backbone).toEqual({ name: 'resnet18-cifar', label: 'Res18', width: 1, split_bn: 0 });
@@ -98,6 +98,30 @@ describe('defaults', () => {
     const shuffle: boolean = moco.shuffle_bn;
     const scale: number[] = dino.local_scale;
     expect([bank, shuffle, scale]).toEqual([4096, true, [0.05, 0.4]]);
+  });
+});
+
+describe('files that are no config', () => {
+  test('an empty file is an error naming the file, not a run of every default', () => {
+    expect(errorOf(() => load(write('blank.yaml', '\n\n')))).toBe('blank.yaml: empty config file; expected a mapping of config fields such as `method: { name: simclr }` (schema/ssl-bench.config.schema.json lists them)');
+  });
+
+  test('a binary file is one short line, not its bytes', () => {
+    const bytes = Buffer.alloc(3000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37 + 11) % 256;
+    bytes.write('\x7fELF', 0, 'latin1');
+    fs.writeFileSync(path.join(dir, 'model.onnx.yaml'), bytes);
+    const message = errorOf(() => load('model.onnx.yaml'));
+    expect(message).toBe('model.onnx.yaml: not a text file (binary data at byte 4); a config is a YAML text file');
+    // Text that is not UTF-8 (Latin-1 bytes) counts as binary too; the message names the first bad byte.
+    fs.writeFileSync(path.join(dir, 'latin1.yaml'), Buffer.from('name: caf\xe9\n', 'latin1'));
+    expect(errorOf(() => load('latin1.yaml'))).toBe('latin1.yaml: not a text file (binary data at byte 9); a config is a YAML text file');
+  });
+
+  test('a long scalar as the whole file is shortened in the message', () => {
+    const message = errorOf(() => load(write('prose.yaml', `${'word '.repeat(600)}\n`)));
+    expect(message).toMatch(/^prose\.yaml:1:1 \(root\): expected a mapping of config fields, got string "word word .*\.\.\.$/);
+    expect(message.length).toBeLessThan(130);
   });
 });
 

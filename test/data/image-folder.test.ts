@@ -163,10 +163,9 @@ describe('JPEG image folders (ImageNet layout)', () => {
     set.close();
   });
 
-  test.each([
-    ['truncated', 'Input file has corrupt header: VipsJpeg: premature end of JPEG image'],
-    ['garbage', 'Input file contains unsupported image format'],
-  ])('an undecodable JPEG (%s) stops the cache build with one line naming the image', async (kind, reason) => {
+  // The reason in parentheses is libvips' text, which varies by version and once came back empty:
+  // the test checks the line ssl-bench owns around it, not libvips' wording.
+  test.each(['truncated', 'garbage'])('an undecodable JPEG (%s) stops the cache build with one line naming the image', async (kind) => {
     const brokenRoot = path.join(root, `broken-${kind}`);
     await writeImage(path.join(brokenRoot, 'train', 'n01', 'ok.JPEG'), bands(30, 30, true), 30, 30, 3, 'jpeg');
     const good = fs.readFileSync(path.join(brokenRoot, 'train', 'n01', 'ok.JPEG'));
@@ -175,7 +174,12 @@ describe('JPEG image folders (ImageNet layout)', () => {
     fs.writeFileSync(broken, kind === 'truncated' ? good.subarray(0, Math.floor(good.length / 2)) : Buffer.from('this is not a JPEG at all'));
     const cacheDir = path.join(root, `broken-cache-${kind}`);
     const cfg = config('imagenet1k', brokenRoot, { image_size: 8, cache_dir: cacheDir });
-    expect(await userErrorOf(() => loadDataset(cfg, 'train', quiet))).toBe(`${broken}: cannot decode image (${reason}); replace or delete the file`);
+    const message = await userErrorOf(() => loadDataset(cfg, 'train', quiet));
+    expect(message.startsWith(`${broken}: cannot decode image (`)).toBe(true);
+    expect(message.endsWith('); replace or delete the file')).toBe(true);
+    const reason = message.slice(`${broken}: cannot decode image (`.length, -'); replace or delete the file'.length);
+    expect(reason.trim()).not.toBe('');
+    expect(message).not.toContain('\n');
     // No partial cache is left behind.
     expect(fs.readdirSync(cacheDir)).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { makeSummary, makeTempDir, runCli, writeRun } from './fixtures';
 /**
  * Floor rows (method none, 0 epochs: the backbone as initialised, or raw pixels) in the table of a
  * CPU suite next to a trained method: batch size has no meaning without training, so its cell is
- * the page's empty-cell "-" (CSV keeps the number, the row's identity for `compare`); epochs 0,
+ * the page's empty-cell "-" (an empty CSV cell; `compare` matches it by epochs 0); epochs 0,
  * runtime and process-RSS memory as for any run.
  */
 
@@ -48,14 +48,15 @@ test('RST: floors print "-" for batch size and 0 epochs, in the order given by -
   ].join('\n'));
 });
 
-test('CSV keeps the floors\' batch size and 0 epochs; Markdown shows "-"', async () => {
+test('CSV leaves the floors\' batch size empty (RST/Markdown "-") with 0 epochs', async () => {
   writeSuite();
   const csv = await runCli(['table', root, '--format', 'csv']);
   expect(csv.code).toBe(0);
   const lines = csv.stdout.trim().split('\n');
-  expect(lines[0]).toBe('model,backbone,batch_size,epochs,knn_top1,knn_top1_std,runtime_minutes,peak_memory_gb,runs');
-  expect(lines).toContain('Raw pixels (floor),Pixels,128,0,0.7742,0.0000,0.07,0.61,1');
-  expect(lines).toContain('Random init (floor),Res18,128,0,0.6262,0.0000,0.15,0.83,1');
+  expect(lines[0]).toBe('model,backbone,batch_size,epochs,dataset,knn_top1,knn_top1_std,runtime_minutes,peak_memory_gb,runs');
+  expect(lines).toContain('SimCLR,Res18,128,20,fashion-mnist,0.7521,0.0000,23.46,2.04,1');
+  expect(lines).toContain('Raw pixels (floor),Pixels,,0,fashion-mnist,0.7742,0.0000,0.07,0.61,1');
+  expect(lines).toContain('Random init (floor),Res18,,0,fashion-mnist,0.6262,0.0000,0.15,0.83,1');
   const md = await runCli(['table', path.join(root, 'floor-raw-pixels'), '--format', 'md']);
   expect(md.code).toBe(0);
   expect(md.stdout).toMatch(/\| Raw pixels \(floor\) \| Pixels \| - \| 0 \| 0\.774 \| 0\.1 Min \| 0\.6 GByte \|/);

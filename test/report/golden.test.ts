@@ -95,7 +95,7 @@ test('CIFAR-10 published results as a CSV baseline: the gate passes on them and 
   expect((await runCli(['table', path.join(root, 'runs'), '--format', 'csv', '--out', baseline])).code).toBe(0);
   const csv = fs.readFileSync(baseline, 'utf8').split('\n');
   expect(csv).toHaveLength(38);
-  expect(csv).toContain('Moco*,Res18,512,800,0.8990,0.0000,417.80,5.40,1');
+  expect(csv).toContain('Moco*,Res18,512,800,cifar10,0.8990,0.0000,417.80,5.40,1');
   expect((await runCli(['compare', path.join(root, 'runs'), baseline])).code).toBe(0);
 
   const simclr = CIFAR10_ROWS.find((r) => r[0] === 'SimCLR' && r[3] === 512 && r[4] === 800)!;
@@ -103,6 +103,6 @@ test('CIFAR-10 published results as a CSV baseline: the gate passes on them and 
   const result = await runCli(['compare', path.join(root, 'runs'), baseline, '--tolerance', '0.01']);
   expect(result.code).toBe(1);
   expect(result.stdout.split('\n').filter((l) => l.includes('REGRESSION') && !l.startsWith('FAIL'))).toEqual([
-    'SimCLR       Res18       512     800  knn_top1           0.8790   0.8590  -0.0200     0.0100  REGRESSION',
+    'SimCLR       Res18       512     800  cifar10  knn_top1           0.8790   0.8590  -0.0200     0.0100  REGRESSION',
   ]);
 });

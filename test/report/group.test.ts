@@ -64,3 +64,56 @@ describe('CSV', () => {
     expect(records[2][1]).toMatchObject({ line: 4, col: 8 });
   });
 });
+
+describe('only runs that differ in the seed alone are averaged', () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const { makeTempDir, runCli, writeRun } = require('./fixtures') as typeof import('./fixtures');
+  const { configHash } = require('../../src/config/hash') as typeof import('../../src/config/hash');
+  let root: string;
+  beforeEach(() => { root = makeTempDir(); });
+  afterEach(() => { fs.rmSync(root, { recursive: true, force: true }); });
+
+  const config = (seed: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    name: 'simclr', seed, n_runs: 1, output: 'results', method: { name: 'simclr', label: 'SimCLR' },
+    augmentation: { preset: 'simclr', overrides: { cj_strength: 0.5 } }, data: { dataset: 'cifar10', root: '/data' }, ...extra,
+  });
+  /** A run directory as `ssl-bench run` leaves it: config.resolved.yaml next to summary.json. */
+  const writeWithConfig = (name: string, cfg: Record<string, unknown>, summary: Partial<RunSummary>): void => {
+    const dir = writeRun(root, name, makeSummary({ seed: cfg.seed as number, config_hash: configHash(cfg as never), ...summary }));
+    fs.writeFileSync(path.join(dir, 'config.resolved.yaml'), JSON.stringify(cfg));
+  };
+
+  test('a suite\'s base.yaml run next to the SimCLR row (same label, other settings) is an error naming what differs, not a mean', async () => {
+    writeWithConfig('simclr', config(0), { metrics: knn(0.131) });
+    writeWithConfig('base', config(0, { name: 'base', augmentation: { preset: 'simclr', overrides: { cj_strength: 0.8 } } }), { metrics: knn(0.095) });
+    const result = await runCli(['table', root]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`error: ${path.join(root, 'base', 'summary.json')} and ${path.join(root, 'simclr', 'summary.json')} would both be the row "SimCLR Res18 batch 128 epochs 200 cifar10", but their configs differ in augmentation.overrides.cj_strength, name; only runs that differ in the seed alone are averaged. Tabulate one of them, or tell them apart with method.label / method.marker\n`);
+  });
+
+  test('seeds of one experiment (configs equal but for seed, n_runs and machine-local fields) are averaged', async () => {
+    writeWithConfig('s0', config(0), { metrics: knn(0.8) });
+    writeWithConfig('s1', config(1, { n_runs: 3, output: 'elsewhere', data: { dataset: 'cifar10', root: '/mnt/other' } }), { metrics: knn(0.9) });
+    const result = await runCli(['table', root, '--format', 'csv']);
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toContain('SimCLR,Res18,128,200,cifar10,0.8500,0.0500,97.70,1.50,2');
+  });
+
+  test('the summary\'s config_hash_without_seed decides when present; without it and without a resolved config, config_hash', () => {
+    const a = run({ seed: 0, config_hash_without_seed: 'aaaaaaaaaaaa', config_hash: '111111111111' });
+    const b = run({ seed: 1, config_hash_without_seed: 'aaaaaaaaaaaa', config_hash: '222222222222' });
+    expect(groupRuns([a, b])[0].runs).toHaveLength(2);
+    const c = run({ seed: 2, config_hash_without_seed: 'bbbbbbbbbbbb' });
+    expect(() => groupRuns([a, c])).toThrow('their configs differ beyond the seed (config hashes 111111111111 and 0123456789ab)');
+    // Older summaries: the seeds of one n_runs experiment share config_hash; separately run seeds do not.
+    expect(groupRuns([run({ seed: 0 }), run({ seed: 1 })])[0].runs).toHaveLength(2);
+    expect(() => groupRuns([run({ seed: 0 }), run({ seed: 1, config_hash: 'fedcba987654' })])).toThrow(/would both be the row "SimCLR Res18 batch 128 epochs 200 cifar10"/);
+  });
+
+  test('the same run twice (same experiment and seed) is an error: a seed counts once', () => {
+    expect(() => groupRuns([run({ seed: 3 }), { ...run({ seed: 3 }), file: 'y/summary.json' }]))
+      .toThrow('x/summary.json and y/summary.json are the same experiment with the same seed 3 (row "SimCLR Res18 batch 128 epochs 200 cifar10"); a seed counts once: tabulate one of them');
+  });
+});

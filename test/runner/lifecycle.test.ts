@@ -319,12 +319,16 @@ describe('signals', () => {
     const err = await runExperiment(config, dir, h.options()).catch((e: unknown) => e);
     expect(process.listenerCount(signal)).toBe(listenersBefore);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).exitCode).toBe(1);
+    // 128 + the signal number: what a shell (and npx) reports for a process the signal stopped.
+    expect((err as UserError).exitCode).toBe(signal === 'SIGINT' ? 130 : 143);
     expect((err as UserError).message).toBe(`signalled: interrupted by ${signal} before epoch 2 step 4 (global step 9/20); checkpoint saved in ${path.join(dir, CHECKPOINT_FILE)}; continue with --resume`);
     expect(h.progress.events).toContain(`${signal} received: stopping after the current step and saving a checkpoint (send it again to stop immediately)`);
     expect(h.built[0].stepsRun).toBe(8);
     const interrupted = readSummary(path.join(dir, 'summary.json'));
-    expect(interrupted.status).toBe('failed');
+    expect(interrupted.status).toBe('interrupted');
+    // Without --resume the run is not restarted; the message says what to do.
+    await expect(runExperiment(config, dir, harness().options())).rejects.toThrow(
+      `${dir}: holds an interrupted run (SIGINT/SIGTERM) with a checkpoint; --resume continues it, --force moves the directory aside and starts over`);
     expect(interrupted.runtime_minutes).toBeCloseTo((8 * STEP_SECONDS + EVAL_SECONDS) / 60, 12);
 
     const resumed = harness();
@@ -501,5 +505,35 @@ describe('post-training evaluations', () => {
     };
     await expect(runExperiment(config, dir, options)).rejects.toThrow('linear_top1 = 71.5; accuracies must be fractions in [0, 1]');
     expect(readSummary(path.join(dir, 'summary.json')).status).toBe('failed');
+  });
+});
+
+describe('the intra-op thread count (CPU results depend on it)', () => {
+  test('is recorded in the checkpoint and summary.json; a resume with another count is refused, with the same count it finishes', async () => {
+    const config = makeConfig(tmp);
+    const dir = await killedAt(config, 9, 'killed');
+    const saved = JSON.parse(readText(path.join(dir, CHECKPOINT_FILE)));
+    const threadsAtKill = saved.runnerState.threads;
+    expect(Number.isInteger(threadsAtKill)).toBe(true);
+
+    const other = harness();
+    const err = await runExperiment(config, dir, other.options({ resume: true, threads: threadsAtKill + 1 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toBe(`${path.join(dir, CHECKPOINT_FILE)}: trained with ${threadsAtKill} intra-op thread${threadsAtKill === 1 ? '' : 's'}, this session would use ${threadsAtKill + 1}; CPU results depend on the thread count, so resume with --threads ${threadsAtKill} (or --force to start over)`);
+    expect(other.built[0].stepsRun).toBe(0);
+
+    await runExperiment(config, dir, harness().options({ resume: true, threads: threadsAtKill }));
+    expect(readSummary(path.join(dir, 'summary.json'))).toMatchObject({ status: 'finished', threads: threadsAtKill });
+  });
+
+  test('--threads N is what the summary records; config_hash_without_seed is equal for seeds of one experiment', async () => {
+    const config = { ...makeConfig(tmp), n_runs: 2 };
+    const dir = path.join(tmp, 'two-seeds');
+    await runExperiment(config, dir, harness().options({ threads: 3 }));
+    const [s0, s1] = ['seed0', 'seed1'].map((s) => readSummary(path.join(dir, s, 'summary.json')));
+    expect([s0.threads, s1.threads]).toEqual([3, 3]);
+    expect(s0.config_hash_without_seed).toBe(configHash({ ...config, seed: 0, n_runs: 1 }));
+    expect(s1.config_hash_without_seed).toBe(s0.config_hash_without_seed);
+    expect(configHash({ ...config, seed: 7 })).not.toBe(configHash(config));
   });
 });

@@ -51,3 +51,23 @@ test('TTY: two bars, epoch summaries logged above them', () => {
   expect(text).toContain('epoch 1/2 done: loss 1.0000 lr 0.06000 knn_top1 0.5000');
   expect(text).toMatch(/epoch \[[^\]]*\] \d\/2 knn_top1/);
 });
+
+test('TTY: after the last epoch the step bar stays full; no empty bar is redrawn under later logs or left at stop', () => {
+  const out = capture();
+  out.stream.isTTY = true;
+  const progress = createProgress(out.stream, { tty: true });
+  progress.start({ title: 'run', totalEpochs: 2, stepsPerEpoch: 3, totalSteps: 6, start: { epoch: 0, step: 0, globalStep: 0 } });
+  const row = (epoch: number) => ({ epoch, steps: 3, loss: 1, lr: 0.06, eval: { knn_top1: 0.5 }, epoch_seconds: 3, data_seconds: 1, eval_seconds: 1, images_per_second: 12 });
+  for (let g = 1; g <= 6; g++) {
+    progress.step({ position: { epoch: Math.floor(g / 3), step: g % 3, globalStep: g }, loss: 1.25, lr: 0.06, imagesPerSecond: 12.5, etaSeconds: (6 - g) * 2, lastKnnTop1: g > 3 ? 0.5 : null });
+    if (g % 3 === 0) progress.epochEnd(row(g / 3));
+  }
+  const beforeLastEpochEnd = out.text();
+  progress.log('pretraining complete; post-training evaluations');
+  progress.stop();
+  const drawnAfter = out.text().slice(beforeLastEpochEnd.length);
+  expect(drawnAfter).toContain('post-training evaluations');
+  expect(drawnAfter).not.toMatch(/step  \[[^\]]*\] 0\/3/);
+  const steps = [...out.text().matchAll(/step  \[[^\]]*\] (\d)\/3/g)].map((m) => m[1]);
+  expect(steps[steps.length - 1]).toBe('3');
+});
