@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { METHODS, BACKBONES, DATASETS, PRESETS, ids, findEntry, methodSpec } from '../registry';
 import { PRESET_PARAMS } from './preset-params';
-import { FieldRule, ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, tuple } from './spec';
+import { FieldRule, ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, prob, tuple } from './spec';
 
 /**
  * Every field of an experiment config (notes/CONFIG.md), in resolution order: a field's dependent
@@ -136,7 +136,14 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       feature: oneOf('which backbone output is the feature', ['default', 'pooled', 'class-token'], 'default'),
     }),
     linear: probe('linear probe on frozen features (METHODS.md §5.3)', { epochs: 90, lr: 0.1 }),
-    finetune: probe('fine-tuning of the whole network (METHODS.md §5.4)', { epochs: 30, lr: 0.05 }),
+    finetune: obj('fine-tuning of the whole network (docs/methods.md §5.4)', {
+      ...probe('', { epochs: 30, lr: 0.05 }).fields,
+      // The ViT recipe's timm extras (ImageNet1k MAE row); 0 = off, as the ResNet recipe.
+      label_smoothing: num('label smoothing of the (soft) targets', 0, { minimum: 0, exclusiveMaximum: 1 }),
+      mixup_alpha: num('Mixup Beta(alpha, alpha), one lambda per batch, mixed with the batch reversed; 0 = off', 0, { minimum: 0 }),
+      cutmix_alpha: num('CutMix Beta(alpha, alpha), box area corrected lambda; 0 = off', 0, { minimum: 0 }),
+      mixup_switch_prob: prob('probability of CutMix instead of Mixup when both alphas are > 0', 0.5),
+    }),
     online_linear: bool('train an online linear classifier on detached features (METHODS.md §5.2)', false),
   }),
   report: obj('how results appear in tables', {

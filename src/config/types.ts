@@ -101,7 +101,12 @@ export interface ResolvedConfig {
       feature: 'default' | 'pooled' | 'class-token';
     };
     linear: ProbeConfig;
-    finetune: ProbeConfig;
+    finetune: ProbeConfig & {
+      label_smoothing: number;
+      mixup_alpha: number;
+      cutmix_alpha: number;
+      mixup_switch_prob: number;
+    };
     online_linear: boolean;
   };
   report: {

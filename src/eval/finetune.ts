@@ -30,6 +30,7 @@ import { initParameters } from '../nn/init';
 import { Linear } from '../nn/linear';
 import type { Module } from '../nn/module';
 import { LrSchedule, sgd, type OptimizerRule, type ScheduleSpec } from '../optim';
+import { mixes, mixWithFlippedBatch, sampleBatchMix, usesSoftTargets, type MixupSpec } from './mixup';
 import { buildClassifierEvalModel, evaluateClassifier, type Accuracy } from './classifier-eval';
 import { PROBE_PREFIX, PROBE_SCHEDULE } from './linear';
 
@@ -160,6 +161,8 @@ export interface FinetuneOptions {
   schedule?: ScheduleSpec;
   /** Seeds the head's initialisation, the batch order and the augmentation. */
   seed: number;
+  /** Mixup / CutMix / label smoothing (the ViT recipe, mixup.ts); default none: hard labels. */
+  mixing?: MixupSpec;
   device?: Device;
   threads?: number;
   onEpoch?: (epoch: FinetuneEpoch) => void;
@@ -208,6 +211,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     if (train.labels[i] >= numClasses) throw new RangeError(`fine-tune: train label ${train.labels[i]} of image ${i} is outside 0..${numClasses - 1}`);
   }
 
+  const mixing = o.mixing ?? { mixupAlpha: 0, cutmixAlpha: 0, switchProb: 0.5, labelSmoothing: 0 };
+  const soft = usesSoftTargets(mixing);
   const head = new Linear(dim, numClasses);
   const headParams = head.parameters(PROBE_PREFIX).map((p) => ({ ...p, decay: false }));
   const backboneParams = backbone.parameters(prefix);
@@ -220,10 +225,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     excludeNormBiasFromWd: o.excludeNormBiasFromWd ?? false,
     build(step) {
       const images = step.input('images', [b, train.height, train.width, train.channels], 'uint8');
-      const [view] = applyViews(step.graph, images, [step.input('augment.view0', [b, VIEW_PARAMS])], preset);
+      let [view] = applyViews(step.graph, images, [step.input('augment.view0', [b, VIEW_PARAMS])], preset);
+      const size = preset.views[0].size;
+      if (mixes(mixing)) view = mixWithFlippedBatch(step.graph, view, step.input('mix_mask', [1, 1, size, size]));
       const features = backbone.forward(step.forward(backbone, { prefix, training: true }), view);
       const logits = head.forward(step.forward(head, { prefix: PROBE_PREFIX }), features);
-      return { loss: crossEntropy(logits, step.input('labels', [b], 'int32')) };
+      const target = soft ? step.input('targets', [b, numClasses]) : step.input('labels', [b], 'int32');
+      return { loss: crossEntropy(logits, target) };
     },
   });
   const initial = new Map<string, HostData>(initParameters(headParams, new Rng(o.seed).fork('finetune-init')));
@@ -246,6 +254,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const sampler = new EpochSampler({ n: trainIndices.length, batchSize: b, seed: o.seed, shuffle: true, dropLast: true, stream: 'finetune' });
     const schedule = new LrSchedule(o.schedule ?? PROBE_SCHEDULE, epochs, sampler.batchesPerEpoch);
     const augmentRng = new Rng(o.seed).fork('finetune-augment');
+    const mixRng = new Rng(o.seed).fork('finetune-mixup');
+    const viewSize = preset.views[0].size;
     const pixels = new Uint8Array(b * train.height * train.width * train.channels);
     const labels = new Int32Array(b);
     const sourceIndices = new Int32Array(b);
@@ -267,10 +277,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         const lr = o.lr * schedule.factor({ epoch, stepInEpoch: steps });
         if (steps === 0) lrFirst = lr;
         lrLast = lr;
-        const r = await runner.step(
-          { images: imagesTensor, labels: labelsTensor, 'augment.view0': new ort.Tensor('float32', views.params, [b, VIEW_PARAMS]) },
-          { lr, weightDecay: o.weightDecay ?? 0 },
-        );
+        const feeds: Record<string, ort.Tensor> = { images: imagesTensor, 'augment.view0': new ort.Tensor('float32', views.params, [b, VIEW_PARAMS]) };
+        if (soft) {
+          const mix = sampleBatchMix(mixRng, mixing, labels, numClasses, viewSize, viewSize);
+          feeds.targets = new ort.Tensor('float32', mix.targets, [b, numClasses]);
+          if (mixes(mixing)) feeds.mix_mask = new ort.Tensor('float32', mix.mask, [1, 1, viewSize, viewSize]);
+        } else {
+          feeds.labels = labelsTensor;
+        }
+        const r = await runner.step(feeds, { lr, weightDecay: o.weightDecay ?? 0 });
         if (!Number.isFinite(r.loss)) throw new Error(`fine-tune: the loss became ${r.loss} at epoch ${epoch} step ${steps}; lower lr (${o.lr})`);
         lossSum += r.loss;
         steps++;

@@ -185,6 +185,17 @@ function addMetrics(out: PostTrainingMetrics, name: string, protocol: string, r:
  * Runs the post-training evaluations `config.eval` enables, in order linear probe, fine-tune;
  * returns their metrics (none when both are disabled). `values` is never modified.
  */
+/** The fine-tune's timm extras as protocol phrases (none when off). */
+function describeMixing(ft: ResolvedConfig['eval']['finetune']): string[] {
+  const out: string[] = [];
+  if (ft.mixup_alpha > 0 && ft.cutmix_alpha > 0) out.push(`Mixup alpha ${ft.mixup_alpha} / CutMix alpha ${ft.cutmix_alpha} (CutMix with probability ${ft.mixup_switch_prob}) with the batch reversed`);
+  else if (ft.mixup_alpha > 0) out.push(`Mixup alpha ${ft.mixup_alpha} with the batch reversed`);
+  else if (ft.cutmix_alpha > 0) out.push(`CutMix alpha ${ft.cutmix_alpha} with the batch reversed`);
+  if (ft.label_smoothing > 0) out.push(`label smoothing ${ft.label_smoothing}`);
+  if (out.length > 0) out.push('soft-target cross-entropy');
+  return out;
+}
+
 export async function runPostTrainingEvals(config: ResolvedConfig, inputs: PostTrainingInputs): Promise<PostTrainingMetrics> {
   const { linear, finetune: ft } = config.eval;
   const out: PostTrainingMetrics = {};
@@ -285,12 +296,14 @@ export async function runPostTrainingEvals(config: ResolvedConfig, inputs: PostT
       backbone, backboneValues: values, prefix, featureDim, numClasses, train, test: evalTest, augmentation,
       epochs: ft.epochs, batchSize: batch, lr, optimizer: createOptimizer(ft.optimizer), weightDecay: ft.optimizer.weight_decay,
       excludeNormBiasFromWd: ft.optimizer.exclude_norm_bias_from_wd, schedule: ft.schedule, seed, device, threads,
+      mixing: { mixupAlpha: ft.mixup_alpha, cutmixAlpha: ft.cutmix_alpha, switchProb: ft.mixup_switch_prob, labelSmoothing: ft.label_smoothing },
       onEpoch: (e) => log(`fine-tune epoch ${e.epoch + 1}/${ft.epochs}: loss ${e.loss.toFixed(4)}, top-1 ${(100 * e.test.top1).toFixed(2)}%`),
     });
     const view = augmentation.views[0];
     const protocol = [
       'fine-tune', 'all parameters train (backbone in training mode, batch-norm batch statistics) + Linear head',
       `RandomResizedCrop ${view.size} scale (${view.scale.join(', ')}) + hflip 0.5 + normalise`,
+      ...describeMixing(ft),
       describeOptimizer(ft.optimizer, batch, lr), `${ft.epochs} epochs`, describeSchedule(ft.schedule),
       `test images through the backbone in eval mode with the ${evalTransform}`, split,
     ].join(', ');
