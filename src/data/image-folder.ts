@@ -88,6 +88,13 @@ export interface FolderCacheOptions extends ProgressOptions {
 /**
  * Decodes every listed image once into the cache (torchvision `Resize(imageSize)` +
  * `CenterCrop(imageSize)`, so every record has one size) and serves later reads from it.
+ *
+ * Throughput (scripts/data-throughput.js, shared 2-core machine, 500x375 JPEGs, 2 workers): the
+ * one-time decode runs at 22-26 images/s (ImageNet1k: ~15 h here, scaling with cores); a training
+ * step's input afterwards is a cache read plus TypeScript view parameters, 0.06-0.10 s per batch of
+ * 256 (2 500-4 500 images/s), the crops running in the training graph. A GPU-sized ResNet-50 step
+ * (0.42 s per 256 images in the reference, 610 images/s) needs more than that; the runner reads the
+ * batch before each step rather than during the previous one, so today it adds 14-24 % to such a step.
  */
 export async function openImageFolder(listing: FolderListing, opts: FolderCacheOptions): Promise<{ source: FileBackedImageSource; file: string; key: string; built: boolean }> {
   const size = opts.imageSize;
