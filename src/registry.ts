@@ -1,11 +1,13 @@
 /**
  * The catalogue of everything a config can name: methods, backbones, datasets and augmentation
  * presets. The config schema takes its enums and defaults from here and `ssl-bench list` prints
- * it. Methods come from their specs (src/methods/registry.ts), so only methods that can run are
- * offered; backbones, datasets and presets are listed here under the ids their implementations use.
+ * it. Methods and backbones come from their specs (src/methods/registry.ts, src/nn/backbones), so
+ * only what can run is offered; datasets and presets are listed here under the ids their
+ * implementations use (src/data/resolve.ts, src/config/preset-params.ts).
  */
 import type { Method } from './methods/method';
 import { METHOD_SPECS } from './methods/registry';
+import { BACKBONE_IDS, BACKBONE_SPECS } from './nn/backbones';
 
 
 export interface MethodEntry {
@@ -57,15 +59,11 @@ export function methodSpec(id: string): Method | undefined {
   return METHOD_SPECS.find((m) => m.id === id);
 }
 
-export const BACKBONES: readonly BackboneEntry[] = [
-  { id: 'resnet18-cifar', label: 'Res18', featureDim: 512, description: 'ResNet-18 for 32-px inputs: 3x3 stride-1 stem, no stem ReLU, no max-pool (Lightly CIFAR-10 benchmark)' },
-  { id: 'resnet18', label: 'Res18', featureDim: 512, description: 'torchvision ResNet-18: 7x7 stride-2 stem with max-pool, 512-d pooled features' },
-  { id: 'resnet50', label: 'Res50', featureDim: 2048, description: 'torchvision ResNet-50: bottleneck blocks [3, 4, 6, 3], 2048-d pooled features' },
-  { id: 'vit-s16', label: 'ViT-S/16', featureDim: 384, description: 'ViT-Small, patch 16: 12 layers, 6 heads, 384-d class token' },
-  { id: 'vit-b16', label: 'ViT-B/16', featureDim: 768, description: 'ViT-Base, patch 16: 12 layers, 12 heads, 768-d class token' },
-  { id: 'vit-b32', label: 'ViT-B/32', featureDim: 768, description: 'ViT-Base, patch 32: 12 layers, 12 heads, 768-d class token' },
-  { id: 'pixels', label: 'Pixels', featureDim: null, description: 'the normalised image flattened: C·H·W features, no parameters (raw-pixel floor; method none only)' },
-];
+/** Derived from the backbone specs (src/nn/backbones/index.ts). */
+export const BACKBONES: readonly BackboneEntry[] = BACKBONE_IDS.map((id) => {
+  const { label, description, featureDim } = BACKBONE_SPECS[id];
+  return { id, label, description, featureDim };
+});
 
 export const DATASETS: readonly DatasetEntry[] = [
   { id: 'cifar10', description: 'CIFAR-10 binary batches: 50 000 train / 10 000 test, 32x32, 10 classes', root: '${DATA_ROOT:-data}/cifar10', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },

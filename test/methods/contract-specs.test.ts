@@ -1,5 +1,5 @@
 /**
- * One spec per method (src/methods/registry.ts) is the only list: the catalogue, the config
+ * One spec per method (src/methods/registry.ts) and per backbone (src/nn/backbones) is the only list: the catalogue, the config
  * schema's method ids and parameter schemas, the JSON Schema and `ssl-bench list` all derive from
  * it, and a config that names nothing but a method (plus the backbone a ViT method needs) gets the
  * method's own preset and passes the run's preparation checks.
@@ -7,7 +7,8 @@
 import { loadConfig } from '../../src/config';
 import { configJsonSchema } from '../../src/config/json-schema';
 import { METHOD_SPECS } from '../../src/methods/registry';
-import { METHODS, PRESETS, ids } from '../../src/registry';
+import { BACKBONE_IDS, BACKBONE_SPECS, createBackbone } from '../../src/nn/backbones';
+import { BACKBONES, METHODS, PRESETS, ids } from '../../src/registry';
 import { checkRunnable } from '../../src/runner/prepare-method';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -72,5 +73,18 @@ describe('method specs', () => {
   test('a preset set in the config wins over the method\'s default', () => {
     expect(resolve('method: {name: byol}\naugmentation: {preset: simclr}\n').augmentation.preset).toBe('simclr');
     expect(resolve('method: {name: none}\ntrain: {epochs: 0}\n').augmentation.preset).toBe('simclr');
+  });
+});
+
+describe('backbone specs', () => {
+  test('the catalogue derives from the specs, and each builds with the feature size its entry states', () => {
+    expect(BACKBONES.map((b) => b.id)).toEqual([...BACKBONE_IDS]);
+    for (const id of BACKBONE_IDS) {
+      const spec = BACKBONE_SPECS[id];
+      expect(BACKBONES.find((b) => b.id === id)).toEqual({ id, label: spec.label, description: spec.description, featureDim: spec.featureDim });
+      const built = createBackbone(id, { depth: 1, imageSize: id.startsWith('vit') ? 64 : 32 });
+      expect(built.featureDim).toBe(spec.featureDim ?? 3 * 32 * 32);
+    }
+    expect(() => createBackbone('resnet34')).toThrow(/backbone 'resnet34' is unknown; allowed: resnet18-cifar, resnet18, resnet50, vit-s16, vit-b16, vit-b32, pixels/);
   });
 });
