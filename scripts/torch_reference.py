@@ -4,6 +4,7 @@ Builds the same ResNet-18-CIFAR (docs/methods.md §2.1: 3x3 stem, no stem ReLU, 
 SimCLR projection head and NT-Xent loss that `scripts/bench-step.js` builds in ssl-bench.
 
   bench      time a two-view SGD-momentum training step, print JSON (median seconds, peak RSS)
+  embed      time eval-mode backbone inference (uint8 NHWC images in, features out), print JSON
   crosscheck load weights + inputs written by ssl-bench, print loss and gradients as JSON files
 
 Run with Debian's interpreter (/usr/bin/python3) after `apt-get install python3-torch
@@ -143,6 +144,31 @@ def bench(args):
                       'torch': torch.__version__, 'blas': blas_in_use()}))
 
 
+def embed(args):
+    """Eval-mode ResNet18Cifar(width) features of `images` random uint8 NHWC images, `batch` at a
+    time, as the kNN evaluation embeds: scale to [0, 1], normalise, forward under no_grad. Prints
+    the images per second of each of `rounds` passes."""
+    torch.set_num_threads(args.get('threads', 2))
+    torch.manual_seed(0)
+    size, count, batch = args['size'], args['images'], args['batch']
+    model = ResNet18Cifar(args.get('width', 64)).eval()
+    images = torch.randint(0, 256, (count, size, size, 3), dtype=torch.uint8)
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
+    std = torch.tensor([0.247, 0.243, 0.261]).view(1, 3, 1, 1)
+    rates = []
+    with torch.no_grad():
+        for r in range(args.get('rounds', 1) + 1):
+            t = time.perf_counter()
+            for start in range(0, count, batch):
+                x = images[start:start + batch].permute(0, 3, 1, 2).float().div(255)
+                model((x - mean) / std)
+            if r > 0:
+                rates.append(count / (time.perf_counter() - t))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({'images_per_s': rates, 'peak_rss_gb': peak_kib / 1024 ** 2, 'threads': torch.get_num_threads(),
+                      'torch': torch.__version__, 'blas': blas_in_use()}))
+
+
 def crosscheck(args):
     """Loads named float32 tensors (raw little-endian files listed in a JSON manifest), computes
     the loss of the two-view SimCLR step in training mode, and writes the loss and every
@@ -241,4 +267,4 @@ def forward(args):
 
 if __name__ == '__main__':
     command, args = sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
-    {'bench': bench, 'crosscheck': crosscheck, 'forward': forward}[command](args)
+    {'bench': bench, 'embed': embed, 'crosscheck': crosscheck, 'forward': forward}[command](args)

@@ -1,4 +1,4 @@
-import { Graph, conv2d, setConvIm2colForwardMaxPixels, setConvWeightGradLayout, toModelProto, type Conv2dOptions, type WeightGradLayout } from '../../src/graph';
+import { Graph, conv2d, setConvIm2colForwardMaxPixels, setConvIm2colForwardMinDepth, setConvWeightGradLayout, toModelProto, type Conv2dOptions, type WeightGradLayout } from '../../src/graph';
 import { checkGradient } from '../support/graph-harness';
 
 // [name, input shape, weight shape, options, bias]
@@ -24,17 +24,19 @@ const cases: ConvCase[] = [
 const formulations: [string, number, WeightGradLayout][] = [
   ['Conv forward, im2col gemm weight grad', 0, 'gemm'],
   ['Conv forward, im2col batched weight grad', 0, 'batched'],
+  ['Conv forward, one Gemm per kernel tap weight grad', 0, 'taps'],
   ['im2col Gemm forward', 1e9, 'auto'],
 ];
 
 describe.each(formulations)('conv2d gradients match finite differences (%s)', (_name, im2colPixels, layout) => {
-  let previous: [number, WeightGradLayout];
+  let previous: [number, WeightGradLayout, number];
   beforeAll(() => {
-    previous = [setConvIm2colForwardMaxPixels(im2colPixels), setConvWeightGradLayout(layout)];
+    previous = [setConvIm2colForwardMaxPixels(im2colPixels), setConvWeightGradLayout(layout), setConvIm2colForwardMinDepth(0)];
   });
   afterAll(() => {
     setConvIm2colForwardMaxPixels(previous[0]);
     setConvWeightGradLayout(previous[1]);
+    setConvIm2colForwardMinDepth(previous[2]);
   });
 
   // ORT's Conv is float32-only on CPU. The loss is bilinear in (x, w), so central differences have
@@ -48,9 +50,9 @@ describe.each(formulations)('conv2d gradients match finite differences (%s)', (_
 });
 
 it('chooses the forward formulation by output size and group count', () => {
-  const opTypes = (hw: number, groups: number) => {
+  const opTypes = (hw: number, groups: number, c = 256) => {
     const g = new Graph('t');
-    const y = conv2d(g.input('x', [2, 4, hw, hw]), g.input('w', [4, 4 / groups, 3, 3]), undefined, { pad: 1, groups });
+    const y = conv2d(g.input('x', [2, c, hw, hw]), g.input('w', [c, c / groups, 3, 3]), undefined, { pad: 1, groups });
     g.output('y', y);
     return new Set(toModelProto(g).graph!.node.map((n) => n.opType));
   };
@@ -58,4 +60,5 @@ it('chooses the forward formulation by output size and group count', () => {
   expect(opTypes(8, 1).has('Gemm')).toBe(true);
   expect(opTypes(9, 1).has('Conv')).toBe(true);
   expect(opTypes(4, 2).has('Conv')).toBe(true);
+  expect(opTypes(8, 1, 128).has('Conv')).toBe(true); // 128·3·3 < 2304: too shallow for columns
 });

@@ -23,15 +23,19 @@ export interface Conv2dOptions {
 }
 
 /**
- * How the weight gradient's im2col product is laid out:
- * 'batched': cols [N, G, Cin/G·k², Ho·Wo] × gᵀ per sample (batched MatMul) then ReduceSum over N;
+ * How the weight gradient's product is laid out:
+ * 'batched': cols [N, G, Cin/G·k², Ho·Wo] (Pad + k² Slices + Concat) × gᵀ per sample (batched
+ *   MatMul) then ReduceSum over N;
  * 'gemm': x and g moved channels-first ([C, N, H, W]) so the product is one Gemm with K = N·Ho·Wo;
- * 'auto' (default): 'batched' when the output has >= 16x16 pixels, else 'gemm'. Measured on
- * ResNet-18-CIFAR shapes, batch 128, 2 threads (test/graph/conv-grad.perf.ts): batched wins at
- * 32x32 (98 vs 113 ms s1; 65 vs 196 ms for 32->16 s2), ties at 16x16, loses at 8x8 (90 vs 79 ms)
- * and 4x4 (157 vs 80 ms).
+ * 'taps': x and g channels-first, one Gemm [Cout, K] × [Cin, K]ᵀ per kernel tap over that tap's
+ *   shifted view, so no k²-sized column tensor is ever written (groups 1 only, else 'gemm');
+ * 'auto' (default): 1x1 kernels 'batched' at >= 16x16 output pixels, else 'gemm'; larger kernels
+ *   (groups 1) 'taps' above 4x4 output pixels, else 'gemm'. Measured (1 thread, batch 128, loaded
+ *   2-core machine, scripts in the commit log): SimCLR R18 step at width 8 0.92x and width 16
+ *   0.98x the time of 'batched'/'gemm' by size; per layer at width 64 taps 0.70x at 16x16, ~1x
+ *   at 32x32 and 8x8, 1.2x at 4x4 (hence 'gemm' there).
  */
-export type WeightGradLayout = 'auto' | 'batched' | 'gemm';
+export type WeightGradLayout = 'auto' | 'batched' | 'gemm' | 'taps';
 let weightGradLayout: WeightGradLayout = 'auto';
 /** Selects the conv weight-gradient formulation (see WeightGradLayout); returns the previous one. */
 export function setConvWeightGradLayout(layout: WeightGradLayout): WeightGradLayout {
@@ -142,15 +146,25 @@ const Conv2dFromCols = defineOp<Conv2dAttrs>({
 });
 
 /**
- * Outputs with at most this many pixels (Ho·Wo) use the im2col + Gemm forward (ORT's Conv is
- * ~1.7-1.9x slower than torch's at 8x8 and 4x4, DESIGN.md); 0 turns it off. Measured forward +
- * both gradients, batch 128 (test/graph/conv-grad.perf.ts): 8x8 256ch 346 -> 227 ms, 4x4 512ch
- * 343 -> 220 ms; but 16x16 200 -> 248 ms and 32x32 212 -> 312 ms, hence 64.
+ * Outputs with at most this many pixels (Ho·Wo) and columns at least this deep (Cin·k²) use the
+ * im2col + Gemm forward (ORT's Conv is ~1.7-1.9x slower than torch's at 8x8 and 4x4 with many
+ * channels, DESIGN.md); pixels 0 turns it off. Measured forward + both gradients, batch 128
+ * (test/graph/conv-grad.perf.ts): 8x8 256ch 346 -> 227 ms, 4x4 512ch 343 -> 220 ms; but 16x16
+ * 200 -> 248 ms and 32x32 212 -> 312 ms, hence 64 pixels. With few channels the columns cost
+ * more than they save: the whole SimCLR R18 step ran 0.86x (width 8) and 0.95x (width 16) the
+ * time without it (1 thread, interleaved), hence depth 2304 (256 channels, 3x3).
  */
 let im2colForwardMaxPixels = 64;
+let im2colForwardMinDepth = 2304;
 export function setConvIm2colForwardMaxPixels(pixels: number): number {
   const prev = im2colForwardMaxPixels;
   im2colForwardMaxPixels = pixels;
+  return prev;
+}
+/** Minimum Cin·kh·kw for the im2col + Gemm forward; returns the previous value. */
+export function setConvIm2colForwardMinDepth(depth: number): number {
+  const prev = im2colForwardMinDepth;
+  im2colForwardMinDepth = depth;
   return prev;
 }
 
@@ -159,10 +173,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts?: Conv2dOp
   const attrs = convAttrs(opts);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const [{ shape: [n, , ho, wo] }] = guard('conv2d', inputs, () => Conv2d.inferShape(inputs, attrs));
-  if (attrs.groups !== 1 || typeof n !== 'number' || (ho as number) * (wo as number) > im2colForwardMaxPixels) {
+  const [, cin, kh, kw] = weight.shape as number[];
+  if (attrs.groups !== 1 || typeof n !== 'number' || (ho as number) * (wo as number) > im2colForwardMaxPixels || cin * kh * kw < im2colForwardMinDepth) {
     return applyOp(Conv2d, inputs, attrs)[0];
   }
-  const [, , kh, kw] = weight.shape as number[];
   const cols = im2colChannelsFirst(stopGradient(x), kh, kw, attrs, ho as number, wo as number);
   return applyOp(Conv2dFromCols, bias ? [x, weight, cols, bias] : [x, weight, cols], attrs)[0];
 }
@@ -210,8 +224,18 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
   const [cout, cinG, kh, kw] = w.shape as number[];
   const [, , ho, wo] = g.shape as number[];
   const G = a.groups;
-  const layout = weightGradLayout === 'auto' ? (ho * wo >= 256 ? 'batched' : 'gemm') : weightGradLayout;
-  if (layout === 'gemm') {
+  const taps = kh * kw;
+  const layout = weightGradLayout !== 'auto' ? weightGradLayout
+    : taps === 1 ? (ho * wo >= 256 ? 'batched' : 'gemm')
+      : G === 1 && ho * wo > 16 ? 'taps' : 'gemm';
+  if (layout === 'taps' && G === 1 && taps > 1) {
+    // One Gemm per kernel tap over that tap's shifted view: no k²-sized column tensor.
+    const xc = pad(transpose(x, [1, 0, 2, 3]), [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
+    const gc = reshape(transpose(g, [1, 0, 2, 3]), [cout, n * ho * wo]);
+    const perTap = kernelViews(xc, kh, kw, a, ho, wo).map((v) => unsqueeze(gemm(gc, reshape(v, [cin, n * ho * wo]), undefined, { transB: true }), 2));
+    return reshape(concat(perTap, 2), w.shape);
+  }
+  if (layout === 'gemm' || layout === 'taps') {
     // cols [G, Cin/G·k², N·Ho·Wo]; g as [G, Cout/G, N·Ho·Wo].
     const cols = reshape(im2colChannelsFirst(x, kh, kw, a, ho, wo), [G, cinG * kh * kw, n * ho * wo]);
     const gc = reshape(transpose(g, [1, 0, 2, 3]), [G, cout / G, n * ho * wo]);
