@@ -8,8 +8,8 @@
  * Every config trains at batch 8 (the generated splits hold 16-20 training images) with kNN k <= 5
  * (k may not exceed the bank). To fit in
  * minutes on 2 cores the GPU-sized configs (CIFAR-10, Imagenette, ImageNet100, ImageNet1k) are
- * shrunk further with --set, and only there: ResNet width 1/16 (ViTs keep their width: the backbone
- * has no width knob), head widths over 64 set to 64 (HEAD_WIDTHS), image-folder images cached at
+ * shrunk further with --set, and only there: ResNet width 1/16, ViT depth 1 (one transformer block,
+ * full width), head widths over 64 set to 64 (HEAD_WIDTHS), image-folder images cached at
  * 72 px with 64-px global crops (local/focal crop sizes stay as configured), and the kNN / linear /
  * fine-tune evaluations off (the online linear classifier, part of the training step, stays on).
  * Everything else — method, head layouts, memory banks, optimizer, schedule, views — is the
@@ -95,6 +95,7 @@ function smokeOverrides(file: string): string[] {
   if (GPU_SIZED.has(config.data.dataset)) {
     sets.push('eval.knn.enabled=false', 'eval.linear.enabled=false', 'eval.finetune.enabled=false');
     if (config.backbone.name.startsWith('resnet')) sets.push('backbone.width=0.0625');
+    if (config.backbone.name.startsWith('vit')) sets.push('backbone.depth=1');
     for (const [param, value] of Object.entries(config.method.params)) {
       if (HEAD_WIDTHS.includes(param) && typeof value === 'number' && value > 64) sets.push(`method.params.${param}=64`);
     }
