@@ -85,12 +85,15 @@ describe('vicregl on real data (embedded Fashion-MNIST, grids from the vicregl p
   beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-vicregl-')); });
   afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
-  it('trains 6 steps: finite loss that moves, kNN evaluates', async () => {
-    const config = loadConfig(path.join(__dirname, 'tiny-vicregl.yaml'), { env: {} });
+  it.each([
+    ['two global views (the Imagenette recipe)', [] as string[], 2, 5],
+    ['two global views and one 12-px local view with a 2 x 2 grid', ['augmentation.overrides.n_local_views=1', 'augmentation.overrides.local_size=12', 'augmentation.overrides.local_grid_size=2'], 3, 3],
+  ])('%s: finite loss that moves over the steps, kNN evaluates', async (_what, set, views, steps) => {
+    const config = loadConfig(path.join(__dirname, 'tiny-vicregl.yaml'), { set, env: {} });
     const t = await Pretraining.create(config, tmp, { dataSeed: config.seed });
-    expect(t.model.inputNames).toEqual(expect.arrayContaining(['augment.grid0', 'augment.grid1']));
+    expect(t.model.inputNames).toEqual(expect.arrayContaining(Array.from({ length: views }, (_, k) => `augment.grid${k}`)));
     const losses: number[] = [];
-    for (let i = 0; i < 6; i++) losses.push((await t.runStep()).loss);
+    for (let i = 0; i < steps; i++) losses.push((await t.runStep()).loss);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(Math.max(...losses) - Math.min(...losses)).toBeGreaterThan(1e-3);
     const metrics = await t.evaluate();
