@@ -2,13 +2,15 @@
  * The contract every self-supervised method implements: a `Method` reads like the paper's
  * algorithm box — which networks exist and which of them train, how many views it consumes, the
  * loss over those views, the teacher's momentum schedule, the state it carries between steps, and
- * which backbone the kNN evaluation embeds with (METHODS.md §4, §5.1).
+ * which backbone the kNN evaluation embeds with (docs/methods.md §4, §5.1) — and carries its own
+ * catalogue entry (label, description, parameter schema, default preset; see `Method`).
  *
  * A method never touches data, optimizers, sessions or files: src/runner/pretrain.ts assembles it
  * with the backbone, the augmentation views and the optimizer into one training-step graph.
  *
  *   export const simclr: Method = {
- *     id: 'simclr', section: '§4.12',
+ *     id: 'simclr', label: 'SimCLR', description: '…', section: '§4.12',
+ *     params: METHOD_PARAMS.simclr, defaultPreset: 'simclr',
  *     create({ backbone, params }) {
  *       const projection = simclrProjectionHead(backbone.featureDim, hidden, out);
  *       return {
@@ -21,7 +23,7 @@
  *     },
  *   };
  *
- * How the building blocks of the methods map onto it (src/runner/method-step.ts assembles them):
+ * How the building blocks of the methods map onto it (src/runner/assembled-method.ts assembles them):
  *  - momentum encoder (MoCo, BYOL, TiCo, SMoG, DINO teacher): a network with role 'ema' whose
  *    `emaOf` names the trained network it follows (parameter by parameter, same torch names under
  *    another prefix) and, for a deep copy, `initFrom` the same prefix; leave `initFrom` out for an
