@@ -132,7 +132,7 @@ describe('ssl-bench table', () => {
       fs.mkdirSync(path.join(root, 'b'));
       fs.writeFileSync(path.join(root, 'b', 'summary.json'), '{\n  "schema_version": 1,\n  "status": "done"\n}\n');
       const result = await runCli(['table', root]);
-      expect(result.stderr).toBe(`error: ${path.join(root, 'b', 'summary.json')}:3:13 status: got "done"; expected one of finished, smoke, diverged, failed, running\n`);
+      expect(result.stderr).toBe(`error: ${path.join(root, 'b', 'summary.json')}:3:13 status: got "done"; expected one of finished, smoke, diverged, interrupted, failed, running\n`);
       expect(result.code).toBe(2);
     });
 

@@ -29,7 +29,7 @@ describe('summary.json validation errors (one line: file:line:col field: what; a
     ['missing field', good.replace(/\n {2}"epochs": 200,/, ''), `${FILE}:1:1 epochs: missing; expected an integer >= 0`],
     ['wrong type', good.replace('"batch_size": 128', '"batch_size": "128"'), `${FILE}:10:17 batch_size: got "128"; expected an integer >= 1`],
     ['not an integer', good.replace('"epochs": 200', '"epochs": 200.5'), `${FILE}:11:13 epochs: got 200.5; expected an integer >= 0`],
-    ['bad enum', good.replace('"status": "finished"', '"status": "done"'), `${FILE}:3:13 status: got "done"; expected one of finished, smoke, diverged, failed, running`],
+    ['bad enum', good.replace('"status": "finished"', '"status": "done"'), `${FILE}:3:13 status: got "done"; expected one of finished, smoke, diverged, interrupted, failed, running`],
     ['accuracy given in percent', good.replace('"value": 0.847', '"value": 84.7'), `${FILE}:15:16 metrics.knn_top1.value: got 84.7; expected a number in [0, 1]`],
     ['metric name with spaces', good.replace('"knn_top1": {', '"kNN Top 1": {'), `${FILE}:14:5 metrics.kNN Top 1: invalid name; expected a name matching ^[a-z][a-z0-9_]*$`],
     ['metric without protocol', good.replace(/,\n\s*"protocol": "[^"]*"/, ''), `${FILE}:14:17 metrics.knn_top1.protocol: missing; expected a non-empty string`],
