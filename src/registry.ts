@@ -1,13 +1,14 @@
 /**
  * The catalogue of everything a config can name: methods, backbones, datasets and augmentation
  * presets. The config schema takes its enums and defaults from here and `ssl-bench list` prints
- * it. Methods and backbones come from their specs (src/methods/registry.ts, src/nn/backbones), so
- * only what can run is offered; datasets and presets are listed here under the ids their
- * implementations use (src/data/resolve.ts, src/config/preset-params.ts).
+ * it. Methods, backbones and datasets come from their specs (src/methods/registry.ts,
+ * src/nn/backbones, src/data/datasets.ts), so only what can run is offered; presets are listed
+ * here under the ids src/config/preset-params.ts and src/augment/presets.ts use.
  */
 import type { Method } from './methods/method';
 import { METHOD_SPECS } from './methods/registry';
 import { BACKBONE_IDS, BACKBONE_SPECS } from './nn/backbones';
+import { DATASET_IDS, DATASET_SPECS } from './data/datasets';
 
 
 export interface MethodEntry {
@@ -65,17 +66,11 @@ export const BACKBONES: readonly BackboneEntry[] = BACKBONE_IDS.map((id) => {
   return { id, label, description, featureDim };
 });
 
-export const DATASETS: readonly DatasetEntry[] = [
-  { id: 'cifar10', description: 'CIFAR-10 binary batches: 50 000 train / 10 000 test, 32x32, 10 classes', root: '${DATA_ROOT:-data}/cifar10', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },
-  { id: 'cifar10-folder', description: 'CIFAR-10 as image folders (one PNG per image, one sub-folder per class), as the Lightly docs script reads it', root: '${DATA_ROOT:-data}/cifar10-folder', imageSize: 32, inputSize: 32, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },
-  { id: 'fashion-mnist', description: 'Fashion-MNIST idx files: 60 000 train / 10 000 test, 28x28 grayscale, 10 classes', root: '${DATA_ROOT:-data}/fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 1 },
-  { id: 'stl10', description: 'STL-10 binaries: 5 000 train + 100 000 unlabeled / 8 000 test, 96x96, 10 classes', root: '${DATA_ROOT:-data}/stl10', imageSize: 96, inputSize: 96, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 3 },
-  { id: 'imagefolder', description: 'Any ImageFolder tree: <root>/<split>/<class>/<image>, classes from sorted sub-folder names', root: '${DATA_ROOT:-data}/images', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: null, channels: 3 },
-  { id: 'imagenette', description: 'Imagenette2-160: 10 easy ImageNet classes, shorter side 160 px', root: '${DATA_ROOT:-data}/imagenette2-160', imageSize: 160, inputSize: 128, trainSplit: 'train', testSplit: 'val', classes: 10, channels: 3 },
-  { id: 'imagenet100', description: 'ImageNet-100: 100-class ImageNet subset as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet100', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 100, channels: 3 },
-  { id: 'imagenet1k', description: 'ILSVRC2012 ImageNet-1k train / val as image folders, 224-px crops', root: '${DATA_ROOT:-data}/imagenet', imageSize: 256, inputSize: 224, trainSplit: 'train', testSplit: 'val', classes: 1000, channels: 3 },
-  { id: 'embedded-fashion-mnist', description: 'A small Fashion-MNIST sample shipped inside the repository, for offline smoke tests', root: '${DATA_ROOT:-data}/embedded-fashion-mnist', imageSize: 28, inputSize: 28, trainSplit: 'train', testSplit: 'test', classes: 10, channels: 1 },
-];
+/** Derived from the dataset specs (src/data/datasets.ts). */
+export const DATASETS: readonly DatasetEntry[] = DATASET_IDS.map((id) => {
+  const { description, root, imageSize, inputSize, trainSplit, testSplit, classes, channels } = DATASET_SPECS[id];
+  return { id, description, root, imageSize, inputSize, trainSplit, testSplit, classes, channels };
+});
 
 export const PRESETS: readonly PresetEntry[] = [
   { id: 'simclr', description: 'SimCLRTransform: 2 views, crop scale (0.08, 1), colour jitter 0.8 x (0.8, 0.8, 0.8, 0.2), gray 0.2, blur 0.5' },

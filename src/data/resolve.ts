@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { CIFAR10_BATCH_FILES, cifar10BinaryDirs } from './cifar10';
+import { CIFAR10_BATCH_FILES } from './cifar10';
+import { DATASET_IDS, DATASET_SPECS, type DataFormat, type DatasetId, type DatasetSpec } from './datasets';
 import { DOWNLOADABLE_DATASETS, DownloadableDataset } from './download';
-import { fashionMnistDirs, fashionMnistStems, findIdxFile } from './fashion-mnist';
-import { STL10_SPLITS, Stl10Split, stl10Dirs, stl10Files } from './stl10';
+import { fashionMnistStems, findIdxFile } from './fashion-mnist';
+import { STL10_SPLITS, Stl10Split, stl10Files } from './stl10';
 
-export const DATASET_IDS = ['cifar10', 'cifar10-folder', 'fashion-mnist', 'stl10', 'imagefolder', 'imagenette', 'imagenet100', 'imagenet1k', 'embedded-fashion-mnist'] as const;
-export type DatasetId = (typeof DATASET_IDS)[number];
+export { DATASET_IDS, EMBEDDED_FASHION_MNIST_DIR } from './datasets';
+export type { DataFormat, DatasetId } from './datasets';
 
 /** The `data:` section of a resolved config (CONFIG.md); `dataset` is checked against DATASET_IDS. */
 export interface DataConfig {
@@ -21,8 +22,6 @@ export interface DataConfig {
   workers: number;
 }
 
-export type DataFormat = 'cifar10-binary' | 'idx' | 'stl10-binary' | 'image-folder';
-
 /** Where a dataset's files are, once found. */
 export interface ResolvedDataset {
   dataset: DatasetId;
@@ -31,36 +30,17 @@ export interface ResolvedDataset {
   dir: string;
 }
 
-const FORMAT: Record<DatasetId, DataFormat> = {
-  cifar10: 'cifar10-binary',
-  'cifar10-folder': 'image-folder',
-  'fashion-mnist': 'idx',
-  'embedded-fashion-mnist': 'idx',
-  stl10: 'stl10-binary',
-  imagefolder: 'image-folder',
-  imagenette: 'image-folder',
-  imagenet100: 'image-folder',
-  imagenet1k: 'image-folder',
-};
-
-/** The repository's own small Fashion-MNIST subset (idx files), used when no data is downloaded. */
-export const EMBEDDED_FASHION_MNIST_DIR = path.resolve(__dirname, '..', '..', 'data-embedded', 'fashion-mnist');
+const formatOf = (dataset: DatasetId): DataFormat => DATASET_SPECS[dataset].format;
 
 /** Candidate folders for `dataset` under `root`, in the order they are tried. */
 export function candidateDirs(dataset: DatasetId, root: string): string[] {
-  switch (dataset) {
-    case 'cifar10': return cifar10BinaryDirs(root);
-    case 'fashion-mnist': return fashionMnistDirs(root);
-    case 'embedded-fashion-mnist': return [...new Set([root, EMBEDDED_FASHION_MNIST_DIR])];
-    case 'stl10': return stl10Dirs(root);
-    case 'imagenette': return [root, path.join(root, 'imagenette2-160'), path.join(root, 'imagenette2-320'), path.join(root, 'imagenette2')];
-    default: return [root];
-  }
+  const spec: DatasetSpec = DATASET_SPECS[dataset];
+  return spec.candidateDirs ? spec.candidateDirs(root) : [root];
 }
 
 /** Files (relative to a candidate folder) that must exist for `split`. */
 function requiredFiles(dataset: DatasetId, split: string): string[] {
-  switch (FORMAT[dataset]) {
+  switch (formatOf(dataset)) {
     case 'cifar10-binary':
       return [...CIFAR10_BATCH_FILES[split as 'train' | 'test']];
     case 'idx': {
@@ -82,7 +62,7 @@ export function splitSourceFiles(resolved: ResolvedDataset, cfg: DataConfig, spl
 function checkSplitName(cfg: DataConfig, dataset: DatasetId, field: 'train_split' | 'test_split'): string {
   const split = cfg[field];
   const allowed = (() => {
-    switch (FORMAT[dataset]) {
+    switch (formatOf(dataset)) {
       case 'cifar10-binary': case 'idx': return field === 'train_split' ? ['train'] : ['test'];
       case 'stl10-binary': return field === 'train_split' ? STL10_SPLITS.filter((s) => s !== 'test') : ['test'];
       case 'image-folder': return null;
@@ -95,6 +75,12 @@ function checkSplitName(cfg: DataConfig, dataset: DatasetId, field: 'train_split
     throw new UserError(`data.${field}: "${split}" must be the name of a folder inside data.root (e.g. train, val)`);
   }
   return split;
+}
+
+/** The config's split names against its dataset's format, reading no files (validate runs this). */
+export function checkSplitNames(cfg: DataConfig): void {
+  if (!(DATASET_IDS as readonly string[]).includes(cfg.dataset)) return;
+  for (const field of ['train_split', 'test_split'] as const) checkSplitName(cfg, cfg.dataset as DatasetId, field);
 }
 
 function present(dir: string, rel: string, format: DataFormat): boolean {
@@ -121,7 +107,7 @@ export function resolveDataset(cfg: DataConfig, which: ReadonlyArray<'train' | '
     throw new UserError(`data.dataset: "${cfg.dataset}" is not a known dataset; allowed: ${DATASET_IDS.join(', ')}`);
   }
   const dataset = cfg.dataset as DatasetId;
-  const format = FORMAT[dataset];
+  const format = formatOf(dataset);
   const splits = which.map((w) => checkSplitName(cfg, dataset, w === 'train' ? 'train_split' : 'test_split'));
   const needed = [...new Set(splits.flatMap((s) => requiredFiles(dataset, s)))];
   const dirs = candidateDirs(dataset, cfg.root);

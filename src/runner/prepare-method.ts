@@ -1,5 +1,6 @@
 import { presetFromConfig, type AugmentPreset } from '../augment';
 import type { ResolvedConfig } from '../config';
+import { checkSplitNames } from '../data/resolve';
 import { UserError } from '../errors';
 import { methodFor, type Method, type MethodInstance } from '../methods';
 import { createBackbone, type Backbone } from '../nn';
@@ -35,11 +36,12 @@ export function prepareMethod(config: ResolvedConfig, opts: { inputChannels: num
 }
 
 /**
- * validate's run check without data: prepareMethod with the dataset's registered channels, and a
- * training batch larger than a per-class subset can ever hold (the run drops the last incomplete
- * batch, so it would have no step).
+ * validate's run check without data: the split names the dataset's format allows, prepareMethod
+ * with the dataset's registered channels, and a training batch larger than a per-class subset can
+ * ever hold (the run drops the last incomplete batch, so it would have no step).
  */
 export function checkRunnable(config: ResolvedConfig): void {
+  checkSplitNames(config.data);
   const dataset = findEntry(DATASETS, config.data.dataset);
   prepareMethod(config, { inputChannels: dataset?.channels ?? 3 });
   const perClass = config.data.subset.per_class;

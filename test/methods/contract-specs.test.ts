@@ -1,5 +1,6 @@
 /**
- * One spec per method (src/methods/registry.ts) and per backbone (src/nn/backbones) is the only list: the catalogue, the config
+ * One spec per method (src/methods/registry.ts), backbone (src/nn/backbones) and dataset
+ * (src/data/datasets.ts) is the only list: the catalogue, the config
  * schema's method ids and parameter schemas, the JSON Schema and `ssl-bench list` all derive from
  * it, and a config that names nothing but a method (plus the backbone a ViT method needs) gets the
  * method's own preset and passes the run's preparation checks.
@@ -8,7 +9,8 @@ import { loadConfig } from '../../src/config';
 import { configJsonSchema } from '../../src/config/json-schema';
 import { METHOD_SPECS } from '../../src/methods/registry';
 import { BACKBONE_IDS, BACKBONE_SPECS, createBackbone } from '../../src/nn/backbones';
-import { BACKBONES, METHODS, PRESETS, ids } from '../../src/registry';
+import { DATASET_IDS, DATASET_SPECS, type DatasetSpec } from '../../src/data/datasets';
+import { BACKBONES, DATASETS, METHODS, PRESETS, ids } from '../../src/registry';
 import { checkRunnable } from '../../src/runner/prepare-method';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -86,5 +88,17 @@ describe('backbone specs', () => {
       expect(built.featureDim).toBe(spec.featureDim ?? 3 * 32 * 32);
     }
     expect(() => createBackbone('resnet34')).toThrow(/backbone 'resnet34' is unknown; allowed: resnet18-cifar, resnet18, resnet50, vit-s16, vit-b16, vit-b32, pixels/);
+  });
+});
+
+describe('dataset specs', () => {
+  test('the catalogue derives from the specs; every format resolves its candidate folders', () => {
+    expect(DATASETS.map((d) => d.id)).toEqual([...DATASET_IDS]);
+    for (const id of DATASET_IDS) {
+      const { format, candidateDirs, ...entry } = DATASET_SPECS[id] as DatasetSpec;
+      expect(DATASETS.find((d) => d.id === id)).toEqual({ id, ...entry });
+      expect(['cifar10-binary', 'idx', 'stl10-binary', 'image-folder']).toContain(format);
+      expect(candidateDirs?.('r') ?? ['r']).toContain('r');
+    }
   });
 });

@@ -7,6 +7,7 @@
  * steps. Checked step by step against host arithmetic, and a checkpoint → fresh process → resume
  * must continue bit for bit like the uninterrupted run.
  */
+import { METHOD_PARAMS } from '../../src/config/method-params';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +29,10 @@ const isReset = (at: SchedulePoint) => at.globalStep > 0 && at.globalStep % RESE
 const toy: Method = {
   id: 'toy-mechanisms',
   section: 'test',
+  label: 'Toy',
+  description: 'a test method',
+  params: METHOD_PARAMS.simclr,
+  defaultPreset: 'simclr',
   create({ backbone, batchSize }) {
     const head = simclrProjectionHead(backbone.featureDim, 16, 8);
     const pairs: [string, string][] = [['backbone', 'momentum_backbone'], ['projection_head', 'momentum_projection_head']];

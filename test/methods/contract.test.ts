@@ -5,6 +5,7 @@
  * counter and a queue), and per-step random inputs drawn in TypeScript (a batch permutation, as
  * MoCo's shuffle-BN). The run is the tiny e2e config (80 embedded Fashion-MNIST images).
  */
+import { METHOD_PARAMS } from '../../src/config/method-params';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,6 +25,10 @@ const momentumAt: SchedulePoint[] = [];
 const toy: Method = {
   id: 'toy',
   section: 'test',
+  label: 'Toy',
+  description: 'a test method',
+  params: METHOD_PARAMS.simclr,
+  defaultPreset: 'simclr',
   create({ backbone, batchSize }) {
     const head = simclrProjectionHead(backbone.featureDim, 16, 8);
     return {
