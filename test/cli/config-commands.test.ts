@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli';
+import { isAbstractConfig } from '../../src/config/load';
 import { loadConfig, configHash } from '../../src/config';
 import { METHODS } from '../../src/registry';
 
@@ -58,13 +59,14 @@ describe('validate', () => {
     const r = await cli('validate', ...files);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(files.map((f) => `ok ${f} (${hashOf(f)})\n`).join(''));
+    // A suite's base file says `abstract: true`: valid, but not an experiment (no hash).
+    expect(r.stdout).toBe(files.map((f) => (isAbstractConfig(f) ? `ok ${f} (abstract, only meant to be extended)\n` : `ok ${f} (${hashOf(f)})\n`)).join(''));
   });
 
   test('an invalid file prints its error line and exits 2; valid ones still report ok', async () => {
     const r = await cli('validate', BASE, BROKEN);
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe(`ok ${BASE} (${hashOf(BASE)})\n`);
+    expect(r.stdout).toBe(`ok ${BASE} (abstract, only meant to be extended)\n`);
     expect(r.stderr).toBe(`${BROKEN_LINE}\nerror: validate: 1 of 2 configs invalid\n`);
   });
 
@@ -221,10 +223,13 @@ describe('run', () => {
     expect(fs.existsSync(output)).toBe(false);
   });
 
-  test('two configs resolving to the same run are refused', async () => {
-    const r = await cli('run', SIMCLR, SIMCLR, '--output', path.join(tmp, 'f'));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: run: configs\/cifar10\/simclr-bs128-ep200\.yaml and configs\/cifar10\/simclr-bs128-ep200\.yaml resolve to the same run /);
+  test('two configs resolving to the same run run once', async () => {
+    const output = path.join(tmp, 'f');
+    const r = await cli('run', SIMCLR, SIMCLR, '--output', output);
+    const runDir = path.join(output, `simclr-bs128-ep200-${hashOf(SIMCLR)}`);
+    expect(r.stdout.split('\n')[0]).toBe(`${SIMCLR}: same experiment as ${SIMCLR} (${runDir}), run once`);
+    expect(r.stdout.match(/run directory /g)).toHaveLength(1);
+    expect([r.code, r.stderr]).toEqual([2, missingData]);
   });
 
   test('--threads is machine-local: not part of the run identity', async () => {

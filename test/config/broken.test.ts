@@ -16,7 +16,7 @@ const EXPECTED: Record<string, string> = {
   'bad-enum-device.yaml':
     'test/config/broken/bad-enum-device.yaml:1:9 device: "gpu" is not one of cpu, cuda, webgpu, auto',
   'bad-enum-method.yaml':
-    'test/config/broken/bad-enum-method.yaml:2:9 method.name: "simclr2" is not one of barlowtwins, byol, dcl, dclw, dino, fastsiam, mae, msn, moco, nnclr, pmsn, simclr, simmim, simsiam, swav, swavqueue, smog, tico, vicreg, vicregl, none',
+    'test/config/broken/bad-enum-method.yaml:2:9 method.name: "simclr2" is not one of barlowtwins, byol, dcl, dclw, dino, fastsiam, mae, moco, msn, nnclr, pmsn, simclr, simmim, simsiam, smog, swav, swavqueue, tico, vicreg, vicregl, none',
   'bad-enum-optimizer.yaml':
     'test/config/broken/bad-enum-optimizer.yaml:5:11 train.optimizer.name: "sgdd" is not one of sgd, lars, adam, adamw',
   'bad-enum-schedule.yaml':

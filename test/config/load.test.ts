@@ -45,7 +45,8 @@ describe('defaults', () => {
     const c = load(write('empty-run.yaml', 'seed: 0\n'));
     expect(c.name).toBe('empty-run');
     expect(c.method).toEqual({ name: 'simclr', label: 'SimCLR', marker: '', params: { temperature: 0.5, projection_hidden_dim: 512, projection_out_dim: 128 } });
-    expect(c.backbone).toEqual({ name: 'resnet18-cifar', label: 'Res18', width: 1, split_bn: 0 });
+    // depth, patch_size, image_size apply to ViTs (null: the backbone's own).
+    expect(c.backbone).toEqual({ name: 'resnet18-cifar', label: 'Res18', width: 1, split_bn: 0, depth: null, patch_size: null, image_size: null });
     expect(c.data.root).toBe('data/cifar10');
     expect(c.data.cache_dir).toBe('.cache/ssl-bench');
     expect(c.train.optimizer).toEqual({ name: 'sgd', lr: 0.06, momentum: 0.9, nesterov: false, weight_decay: 5e-4, betas: [0.9, 0.999], eps: 1e-8, exclude_norm_bias_from_wd: false, trust_coefficient: 0.001 });
