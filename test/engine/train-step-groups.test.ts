@@ -13,7 +13,7 @@ import { GraphForwardContext, type ParamSpec } from '../../src/nn/module';
 import { Sequential } from '../../src/nn/sequential';
 import { initParameters } from '../../src/nn/init';
 import { Rng } from '../../src/data/rng';
-import { adamw, sgd, type OptimizerRule } from '../../src/optim';
+import { adamw, lars, sgd, type OptimizerRule } from '../../src/optim';
 import { TrainStepRunner, buildTrainStep, groupScalarName, type HostData, type StateTransform, type TrainStepSpec } from '../../src/engine';
 import { randn } from '../support/graph-harness';
 
@@ -173,6 +173,32 @@ describe('training step: parameter groups with per-step scalars', () => {
     }
     expect((runner.state.data('net.2.weight#step') as Float32Array)[0]).toBe(2);
     expect((runner.state.data('net.0.weight#step') as Float32Array)[0]).toBe(4);
+    await runner.release();
+  });
+
+  it('LARS: a group fed weight decay 0 is lightly\'s wd-0 group (plain momentum, no trust ratio); decayed params get the LARS step', async () => {
+    const model = buildTrainStep(spec(lars({ momentum: 0.9, trustCoefficient: 0.001 }), { excludeNormBiasFromWd: false }));
+    const runner = await TrainStepRunner.create(model, initial(), opts);
+    const host = new HostSgd(0.9);
+    const [lr, wd, eta] = [0.5, 0.01, 0.001];
+    const before = snapshot(runner);
+    const ref = await reference(before);
+    await runner.step(data(), feedScalars({ lr, wd, headLr: lr, headWd: 0, update: 1 }));
+    for (const p of params) {
+      const p0 = before.get(p.name)!;
+      const g = ref.get(`grad:${p.name}`)!;
+      let d: Float64Array;
+      if (HEAD.includes(p.name)) {
+        d = Float64Array.from(g);
+      } else {
+        const pNorm = Math.hypot(...p0);
+        const gNorm = Math.hypot(...g);
+        const trust = (eta * pNorm) / (gNorm + wd * pNorm + 1e-8);
+        d = Float64Array.from(g, (gi, i) => (gi + wd * p0[i]) * trust);
+      }
+      const expected = host.step(p.name, p0, d, lr, 0);
+      expect(maxRelDiff(runner.state.data(p.name) as Float32Array, expected)).toBeLessThan(1e-5);
+    }
     await runner.release();
   });
 
