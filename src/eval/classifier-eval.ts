@@ -1,6 +1,6 @@
 /**
  * Top-1 / top-5 accuracy of a classification head on features, in ONNX Runtime. Shared by the
- * offline linear probe and the online linear classifier (METHODS.md §5.2, §5.3): the head runs in
+ * offline linear probe and the online linear classifier (docs/methods.md §5.2, §5.3): the head runs in
  * eval mode (batch norm with running statistics) with its parameters and buffers as model inputs,
  * fed by name from the training state, so one session serves every epoch.
  */

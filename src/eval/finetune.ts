@@ -1,5 +1,5 @@
 /**
- * Fine-tuning (METHODS.md §5.4, lightly's LinearClassifier with `freeze_model=False`, ResNet
+ * Fine-tuning (docs/methods.md §5.4, lightly's LinearClassifier with `freeze_model=False`, ResNet
  * protocol): every backbone parameter trains together with a Linear(D → C) head under
  * cross-entropy; the backbone runs in training mode (batch-norm batch statistics, running
  * statistics updated). Reference settings: momentum SGD μ 0.9, wd 0, LR 0.05·bs/256 (chosen by

@@ -1,5 +1,5 @@
 /**
- * eval/ — evaluation protocols on frozen or online features (METHODS.md §5), numeric work in ONNX Runtime.
+ * eval/ — evaluation protocols on frozen or online features (docs/methods.md §5), numeric work in ONNX Runtime.
  *
  *   knnClassify({ bankFeatures, bankLabels, queryFeatures, queryLabels, dim, numClasses, k?, temperature?,
  *                 queryChunk?, bankChunk?, device?, threads? }) → { top1, top5, predictions, k }

@@ -1,5 +1,5 @@
 /**
- * Weighted kNN classifier on frozen features (METHODS.md §5.1; InstDisc / the MoCo CIFAR demo):
+ * Weighted kNN classifier on frozen features (docs/methods.md §5.1; InstDisc / the MoCo CIFAR demo):
  * L2-normalised features, cosine similarity of each query to the train bank, the k most similar
  * bank entries, weights exp(sim / t), class scores summed per class, classes ranked by score.
  *

@@ -1,5 +1,5 @@
 /**
- * Offline linear probe on a frozen backbone (METHODS.md §5.3, lightly's LinearClassifier with the
+ * Offline linear probe on a frozen backbone (docs/methods.md §5.3, lightly's LinearClassifier with the
  * SimCLR protocol): a Linear(D → C) head — or BN*(D, eps 1e-6) → Linear for the ViT "mae"
  * protocol — trained with cross-entropy by momentum SGD (wd 0, base LR 0.1·bs/256 chosen by the
  * caller), per-step cosine from 1 to 0.001× without warmup, 90 epochs, train batches with

@@ -1,5 +1,5 @@
 /**
- * Online linear classifier (METHODS.md §5.2; lightly's OnlineLinearClassifier, ImageNet1k scripts):
+ * Online linear classifier (docs/methods.md §5.2; lightly's OnlineLinearClassifier, ImageNet1k scripts):
  * Linear(D → C) on detached backbone features, trained with cross-entropy inside the pretraining
  * step; its loss is added to the SSL loss and it is trained by the same optimizer and LR schedule
  * in a weight-decay-0 group. Validated each epoch on the test set with `buildClassifierEvalModel`

@@ -1,5 +1,5 @@
 /**
- * The evaluations that follow pretraining (METHODS.md §5.3, §5.4), run as a config asks for them
+ * The evaluations that follow pretraining (docs/methods.md §5.3, §5.4), run as a config asks for them
  * and returned as summary metrics whose protocol strings say exactly how each number was measured.
  *
  *   eval.linear   → linear_top1 / linear_top5 (+ _final): frozen backbone in eval mode, linear

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/atomic';
  * What every run evaluates its backbone on, shared by Pretraining and NoPretraining (the floors),
  * so a floor row and a method row are measured by the same code: the splits as the config selects
  * them (data.json records which images), the eval-transform images of the kNN bank and queries
- * (METHODS.md §3.3), and the weighted kNN classifier on eval-mode backbone features (§5.1).
+ * (docs/methods.md §3.3), and the weighted kNN classifier on eval-mode backbone features (§5.1).
  */
 
 export const DATA_MANIFEST_FILE = 'data.json';
@@ -27,7 +27,7 @@ const EVAL_CHUNK_IMAGES = 4096;
  */
 export const IN_MEMORY_BANK_BYTES = 1024 ** 3;
 
-/** The images the kNN bank and queries are embedded from (METHODS.md §3.3 "kNN bank / test"). */
+/** The images the kNN bank and queries are embedded from (docs/methods.md §3.3 "kNN bank / test"). */
 export interface EvalImages {
   train: LoadedDataset;
   test: LoadedDataset;
