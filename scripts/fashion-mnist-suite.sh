@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 cli=(node bin/ssl-bench.js)
 out=results/fashion-mnist
 suite=configs/fashion-mnist
-stream_a=(fastsiam simclr dcl dclw tico vicreg floor-raw-pixels floor-random-init barlowtwins-ep40)
-stream_b=(moco nnclr byol simsiam barlowtwins simclr-ep40)
+stream_a=(fastsiam simclr dcl dclw tico vicreg floor-raw-pixels floor-random-init dino swav swavqueue mae msn floor-random-init-vit barlowtwins-ep40)
+stream_b=(moco nnclr byol simsiam barlowtwins smog vicregl simmim pmsn simclr-ep40)
 extra=("$@")
 
 run_stream() {
@@ -32,7 +32,7 @@ else
   wait "$pid"
 fi
 
-order=BarlowTwins,BYOL,DCL,DCLW,FastSiam,Moco,NNCLR,SimCLR,SimSiam,TiCo,VICReg,"Raw pixels (floor)","Random init (floor)"
+order=BarlowTwins,BYOL,DCL,DCLW,DINO,FastSiam,MAE,MSN,Moco,NNCLR,PMSN,SimCLR,SimMIM,SimSiam,SMoG,SwaV,SwaVQueue,TiCo,VICReg,VICRegL,"Raw pixels (floor)","Random init (floor)"
 title="Fashion-MNIST CPU benchmark results"
 footnote="Fashion-MNIST (Debian's copy), 1000 train / 500 test images per class, 28 px, 1 channel; ResNet-18-CIFAR at width 0.125 (64-d features); kNN k=200, t=0.1 on the backbone features, max over epochs; Fashion-MNIST views for every method (configs/fashion-mnist/base.yaml). Runtime: pretraining wall clock incl. per-epoch kNN, two runs side by side on a 2-core CPU (--threads 1 each). Memory: peak process RSS."
 for format in rst md; do
