@@ -10,7 +10,7 @@
  * warm-up steps. Peak memory: each process's peak RSS (Node: process.resourceUsage().maxRSS).
  *
  *   node scripts/bench-step.js [--steps 10] [--rounds 2] [--batch 128] [--width 16,32,64] [--threads N]
- *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-spin] [--no-torch]
+ *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-spin] [--nchwc auto|off] [--no-torch]
  *        [--allow-reference-blas] [--json]
  *
  * --width is the first stage's channel count: 64 = the real ResNet-18 (config width 1), 16 = width
@@ -24,6 +24,9 @@
  * then says so on every line. Threads: both sides use --threads (capped at the core count). --profile writes an ORT
  * profile (JSON trace) and prints the time per op type. --no-spin makes ORT's idle threads sleep
  * instead of spinning (on a loaded shared machine: median 12.8 s vs 15.0 s at batch 64, A/B).
+ * --nchwc auto (default) builds the step with ORT's NCHWc convolutions at this CPU's channel block
+ * (src/graph/ops/conv.ts setConvNchwcBlockSize; 16 with AVX-512F, 8 with AVX2); off: plain ONNX Conv.
+ * scripts/bench-embed.js does the same comparison for the kNN embedding (inference) throughput.
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -40,7 +43,7 @@ const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and
   + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
 
 function parseArgs(argv) {
-  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2 };
+  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'auto' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -69,12 +72,14 @@ function parseArgs(argv) {
     else if (a === '--profile') o.profile = true;
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--no-spin') o.spinning = false;
-    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-spin --no-torch --allow-reference-blas --json`);
+    else if (a === '--nchwc') o.nchwc = val();
+    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-spin --nchwc --no-torch --allow-reference-blas --json`);
   }
   const cores = os.availableParallelism();
   if (o.threads > cores) throw new Error(`--threads ${o.threads} is more than this machine's ${cores} cores; oversubscribed threads only measure contention`);
   if (!['sequential', 'parallel'].includes(o.exec)) throw new Error('--exec must be sequential or parallel');
   if (!['fresh', 'pingpong'].includes(o.outputs)) throw new Error('--outputs must be fresh or pingpong');
+  if (!['auto', 'off'].includes(o.nchwc)) throw new Error('--nchwc must be auto or off');
   return o;
 }
 
@@ -184,8 +189,12 @@ async function benchWidth(o) {
   const { TrainStepRunner } = dist('engine');
   const { initParameters } = dist('nn');
   const { Rng } = dist('data/rng');
+  const { nchwcBlockSizeOfThisCpu, setConvNchwcBlockSize } = dist('graph');
+  const nchwc = o.nchwc === 'auto' ? nchwcBlockSizeOfThisCpu() : 0;
   const t0 = performance.now();
+  const previous = setConvNchwcBlockSize(nchwc);
   const { model, params, buffers } = buildSimclrStep(o);
+  setConvNchwcBlockSize(previous);
   const buildS = (performance.now() - t0) / 1000;
   const init = initParameters([...params, ...buffers], new Rng(0));
   const runner = await TrainStepRunner.create(model, init, {
@@ -219,7 +228,7 @@ async function benchWidth(o) {
   console.log(`ssl-bench: model ${(model.modelBytes.length / 1e6).toFixed(1)} MB built in ${buildS.toFixed(1)} s; `
     + `step median ${ours.median_s.toFixed(3)} s over ${times.length} steps (min ${Math.min(...times).toFixed(3)} s), `
     + `peak RSS ${ours.peak_rss_gb.toFixed(2)} GB, loss ${loss.toFixed(4)} `
-    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}]`);
+    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}, NCHWc conv ${nchwc ? `block ${nchwc}` : 'off'}]`);
   await runner.release();
   if (!o.torch) return { ours, torch: null };
   if (!useTorch) {

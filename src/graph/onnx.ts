@@ -108,6 +108,8 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
   const nameOf = (t: Tensor) => valueName.get(t.id) ?? t.name;
 
   const nodes: NodeProto[] = [];
+  // Non-standard domains used (e.g. ORT's com.microsoft.nchwc), each imported at version 1.
+  const domains = new Set<string>();
   const initializers: TensorProto[] = [];
   const sharedConstants = new Map<string, string>();
   const shared = (key: string, make: () => TensorProto): string => {
@@ -132,11 +134,13 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
       opset,
       inputTypes: node.inputs,
       outputTypes: node.outputs,
-      node(opType, inputs, outs, attrs = {}) {
+      node(opType, inputs, outs, attrs = {}, domain = '') {
+        if (domain) domains.add(domain);
         nodes.push(
           create(NodeProtoSchema, {
             name: emitted++ === 0 ? node.name : `${node.name}#${emitted - 1}`,
             opType,
+            domain,
             input: [...inputs],
             output: [...outs],
             attribute: Object.keys(attrs).map((k) => attribute(k, attrs[k])),
@@ -164,7 +168,7 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
   const model = create(ModelProtoSchema, {
     irVersion: BigInt(opts.irVersion ?? DEFAULT_IR_VERSION),
     producerName: 'ssl-bench',
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opset) })],
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(opset) }), ...[...domains].sort().map((domain) => create(OperatorSetIdProtoSchema, { domain, version: 1n }))],
     graph: create(GraphProtoSchema, {
       name: graph.name,
       node: nodes,

@@ -22,8 +22,8 @@ export interface EmitContext {
   /** Shapes and dtypes of the recorded node's inputs and outputs. */
   readonly inputTypes: readonly TensorType[];
   readonly outputTypes: readonly TensorType[];
-  /** Appends an ONNX node (name derived from the recorded node's name). */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, AttrValue>): void;
+  /** Appends an ONNX node (name derived from the recorded node's name); `domain` '' is the standard one. */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, AttrValue>, domain?: string): void;
   /** A fresh value name for an intermediate of a multi-node emission. */
   tmpName(hint: string): string;
   /** An int64 initializer (shared across the model when the values repeat), e.g. axes or shapes. */

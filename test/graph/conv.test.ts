@@ -1,5 +1,5 @@
-import { Graph, conv2d, setConvIm2colForwardMaxPixels, setConvIm2colForwardMinDepth, setConvWeightGradLayout, toModelProto, type Conv2dOptions, type WeightGradLayout } from '../../src/graph';
-import { checkGradient } from '../support/graph-harness';
+import { Graph, conv2d, nchwcBlockSizeOfThisCpu, setConvIm2colForwardMaxPixels, setConvIm2colForwardMinDepth, setConvNchwcBlockSize, setConvWeightGradLayout, toModelProto, type Conv2dOptions, type WeightGradLayout } from '../../src/graph';
+import { checkGradient, runGraph } from '../support/graph-harness';
 
 // [name, input shape, weight shape, options, bias]
 type ConvCase = [string, number[], number[], Conv2dOptions, boolean];
@@ -61,4 +61,61 @@ it('chooses the forward formulation by output size and group count', () => {
   expect(opTypes(9, 1).has('Conv')).toBe(true);
   expect(opTypes(4, 2).has('Conv')).toBe(true);
   expect(opTypes(8, 1, 128).has('Conv')).toBe(true); // 128·3·3 < 2304: too shallow for columns
+});
+
+describe('NCHWc conv emission (opt-in, block size of this CPU)', () => {
+  const block = nchwcBlockSizeOfThisCpu();
+  const itOnX86 = block > 0 ? it : it.skip;
+  const nchwcCases: ConvCase[] = [
+    ['3x3 stride 1 pad 1 with bias', [2, 16, 6, 6], [16, 16, 3, 3], { pad: 1 }, true],
+    ['3x3 stride 2 pad 1, 16 -> 32 channels', [2, 16, 7, 7], [32, 16, 3, 3], { stride: 2, pad: 1 }, false],
+    ['1x1 stride 2', [2, 16, 5, 5], [32, 16, 1, 1], { stride: 2 }, false],
+  ];
+  let previous: number;
+  beforeAll(() => {
+    previous = setConvNchwcBlockSize(block);
+  });
+  afterAll(() => {
+    setConvNchwcBlockSize(previous);
+  });
+
+  itOnX86('emits ReorderInput / com.microsoft.nchwc Conv / ReorderOutput for channel multiples of the block only', () => {
+    const domains = (c: number) => {
+      const g = new Graph('t');
+      g.output('y', conv2d(g.input('x', [1, c, 5, 5]), g.input('w', [c, c, 3, 3]), undefined, { pad: 1 }));
+      const m = toModelProto(g);
+      return [m.graph!.node.map((n) => `${n.domain}:${n.opType}`), m.opsetImport.map((o) => o.domain)];
+    };
+    const [nodes, imports] = domains(block);
+    expect(nodes).toEqual(expect.arrayContaining(['com.microsoft.nchwc:ReorderInput', 'com.microsoft.nchwc:Conv', 'com.microsoft.nchwc:ReorderOutput']));
+    expect(imports).toContain('com.microsoft.nchwc');
+    const [plain, plainImports] = domains(block + 1);
+    expect(plain).toEqual([':Conv']);
+    expect(plainImports).toEqual(['']);
+  });
+
+  itOnX86.each(nchwcCases)('%s: gradients match finite differences', async (_name, xShape, wShape, opts, bias) => {
+    const inputs = [{ shape: xShape, dtype: 'float32' as const }, { shape: wShape, dtype: 'float32' as const }];
+    if (bias) inputs.push({ shape: [wShape[0]], dtype: 'float32' });
+    const res = await checkGradient((_g, [x, w, b]) => conv2d(x, w, b, opts), inputs, { eps: 1e-2, directions: 2 });
+    expect(res.maxRelErr).toBeLessThan(1e-3);
+  });
+
+  itOnX86('forward equals ONNX Conv to float32 rounding', async () => {
+    const build = () => {
+      const g = new Graph('t');
+      g.output('y', conv2d(g.input('x', [2, 16, 6, 6]), g.input('w', [32, 16, 3, 3]), g.input('b', [32]), { pad: 1 }));
+      return g;
+    };
+    const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
+    const feeds = { x: { data: wave(2 * 16 * 36, 0.7), shape: [2, 16, 6, 6] }, w: { data: wave(32 * 144, 1.3), shape: [32, 16, 3, 3] }, b: { data: wave(32, 0.3), shape: [32] } };
+    const nchwc = (await runGraph(build(), feeds)).y.data as Float32Array;
+    setConvNchwcBlockSize(0);
+    const plain = (await runGraph(build(), feeds)).y.data as Float32Array;
+    setConvNchwcBlockSize(block);
+    let worst = 0;
+    for (let i = 0; i < plain.length; i++) worst = Math.max(worst, Math.abs(nchwc[i] - plain[i]) / (1 + Math.abs(plain[i])));
+    expect(worst).toBeLessThan(1e-5);
+    expect(nchwc.length).toBe(2 * 32 * 36);
+  });
 });

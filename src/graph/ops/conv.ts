@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { formatShape, isFloat, type Tensor } from '../graph';
 import { applyOp, defineOp, fail, guard } from '../op';
 import { stopGradient } from './elementwise';
@@ -42,6 +43,37 @@ export function setConvWeightGradLayout(layout: WeightGradLayout): WeightGradLay
   const prev = weightGradLayout;
   weightGradLayout = layout;
   return prev;
+}
+
+/**
+ * ORT's NCHWc convolution: com.microsoft.nchwc Conv between ReorderInput / ReorderOutput, with the
+ * weight reordered in the graph (ORT's own NchwcTransformer only rewrites Convs whose weights are
+ * constants, never a training step's). MLAS blocks channels by 16 with AVX-512F and by 8 with
+ * AVX2; a block size other than the machine's gives wrong numbers without an error, so this is
+ * opt-in (0, the default: off) and a model that uses it runs only on ORT's x86 CPU EP — never for
+ * exported or GPU models. Applies to groups-1 float32 convs whose channel counts are multiples of
+ * the block. Measured (1 thread, batch 128, min of 15): 16->16 ch at 16x16 forward 2.2 vs 3.3 ms.
+ */
+const NCHWC_DOMAIN = 'com.microsoft.nchwc';
+let nchwcBlockSize = 0;
+/** Selects the NCHWc channel block for Conv emission (0: plain ONNX Conv); returns the previous one. */
+export function setConvNchwcBlockSize(block: number): number {
+  if (![0, 8, 16].includes(block)) throw new RangeError(`NCHWc block size must be 0, 8 or 16, got ${block}`);
+  const prev = nchwcBlockSize;
+  nchwcBlockSize = block;
+  return prev;
+}
+/** MLAS's NCHWc block size on this machine from the CPU flags (Linux x86: 16 with avx512f, 8 with avx2), else 0. */
+export function nchwcBlockSizeOfThisCpu(): number {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return 0;
+  let flags = '';
+  try {
+    flags = (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m) ?? ['', ''])[1];
+  } catch {
+    return 0;
+  }
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  return has('avx512f') ? 16 : has('avx2') ? 8 : 0;
 }
 
 function pair(v: number | readonly number[] | undefined, dflt: number): [number, number] {
@@ -91,7 +123,25 @@ const Conv2d = defineOp<Conv2dAttrs>({
     return [{ shape: [n, cout, ho, wo], dtype: x.dtype }];
   },
   emit(ctx, ins, outs, attrs) {
-    ctx.node('Conv', ins, outs, onnxConvAttrs(attrs, (ctx.inputTypes[1].shape as number[]).slice(2)));
+    const [cout, cinG, kh, kw] = ctx.inputTypes[1].shape as number[];
+    const B = nchwcBlockSize;
+    if (B > 0 && attrs.groups === 1 && ctx.inputTypes[0].dtype === 'float32' && cinG % B === 0 && cout % B === 0) {
+      // Weight OIHW → MLAS's blocked OIHWBiBo ([O/B, I/B, kh, kw, B(in), B(out)], same element count).
+      const [x, w, b] = ins;
+      const w6 = ctx.tmpName('weight_blocks');
+      const wt = ctx.tmpName('weight_oihwbibo');
+      const wr = ctx.tmpName('weight_nchwc');
+      const xr = ctx.tmpName('input_nchwc');
+      const yr = ctx.tmpName('output_nchwc');
+      ctx.node('Reshape', [w, ctx.int64s([cout / B, B, cinG / B, B, kh, kw])], [w6]);
+      ctx.node('Transpose', [w6], [wt], { perm: [0, 2, 4, 5, 3, 1] });
+      ctx.node('Reshape', [wt, ctx.int64s([cout, cinG, kh, kw])], [wr]);
+      ctx.node('ReorderInput', [x], [xr], {}, NCHWC_DOMAIN);
+      ctx.node('Conv', b ? [xr, wr, b] : [xr, wr], [yr], onnxConvAttrs(attrs, [kh, kw]), NCHWC_DOMAIN);
+      ctx.node('ReorderOutput', [yr], outs, { channels: cout }, NCHWC_DOMAIN);
+      return;
+    }
+    ctx.node('Conv', ins, outs, onnxConvAttrs(attrs, [kh, kw]));
   },
   grad: (ctx, [g], [x, w, b], _y, attrs) => [
     ctx.needsGrad[0] ? convInputGrad(g!, x, w, attrs) : null,
