@@ -74,10 +74,13 @@ const INSTALL_CUDA_HINT = 'run `npm run install:cuda:npm` (CUDA 13 EP from the n
 
 /**
  * The intra-op thread count a session gets without `threads`: every core the process may use.
- * CPU results depend on it beyond bit level: MLAS's SGEMM splits N across threads and picks its
- * K block (128 or 256) from each thread's share of N, so a Gemm's sums are rounded in another order
- * (measured: the im2col weight-gradient Gemms [16,12544]x[144,12544]ᵀ differ by ~1e-7 at 1 vs 2
- * threads). onnxruntime-node has no option that fixes it, so runs record the count they used.
+ * CPU results can depend on it: MLAS splits a Gemm with more columns than rows by columns and picks
+ * its K block from each thread's share, so such a product rounds its sums in another order at
+ * another count (measured: [16,12544]·[144,12544]ᵀ, 947 of 2304 elements differ at 1 vs 2
+ * threads). No session option pins it. Conv weight gradients, the long sums of a step, are emitted
+ * rows-first (graph/ops/conv.ts productWithRowsFirst): the CI ResNet-18-CIFAR SimCLR run is bitwise
+ * equal at 1 and 4 threads. Other products (heads, attention) are not checked for every shape and
+ * thread count, so runs record the count they used.
  */
 export function defaultThreadCount(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;

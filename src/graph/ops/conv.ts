@@ -188,7 +188,7 @@ const Conv2dFromCols = defineOp<Conv2dAttrs>({
     const gc = () => reshape(transpose(g!, [1, 0, 2, 3]), [cout, n * ho * wo]);
     return [
       ctx.needsGrad[0] ? convInputGrad(g!, x, w, attrs) : null,
-      ctx.needsGrad[1] ? reshape(gemm(gc(), cols, undefined, { transB: true }), w.shape) : null,
+      ctx.needsGrad[1] ? reshape(productWithRowsFirst(gc(), cols), w.shape) : null,
       null,
       b && ctx.needsGrad[3] ? reduceSum(g!, [0, 2, 3]) : null,
     ];
@@ -266,6 +266,21 @@ function convInputGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor 
 }
 
 /**
+ * a·bᵀ for a [M, K] and b [N, K], as one Gemm whose larger output side is its row side. MLAS splits
+ * a Gemm across threads by rows when M >= N, else by columns, and picks its K block from each
+ * thread's column share (a share of 64 or fewer columns doubles it); a column split therefore
+ * rounds the K-long sums differently at another thread count. Measured on [16, 12544]·[144, 12544]ᵀ:
+ * 947 of 2304 elements differ between 1 and 2 threads, none in the transposed product. Weight
+ * gradients have K = N·Ho·Wo, so this keeps training bitwise independent of the thread count.
+ */
+function productWithRowsFirst(a: Tensor, b: Tensor): Tensor {
+  const [m] = a.shape as number[];
+  const [n] = b.shape as number[];
+  // MatMul, not Gemm: ORT's basic optimizer folds Transpose(Gemm(b, a)) back into Gemm(a, b).
+  return n > m ? transpose(matmul(b, transpose(a, [1, 0])), [1, 0]) : gemm(a, b, undefined, { transB: true });
+}
+
+/**
  * dL/dW via im2col: the k·k shifted (strided) views of the padded input are Slices, stacked by one
  * Concat, then one matrix product with g. Never a Conv with batch and channels swapped (3-7x slower).
  */
@@ -282,14 +297,14 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
     // One Gemm per kernel tap over that tap's shifted view: no k²-sized column tensor.
     const xc = pad(transpose(x, [1, 0, 2, 3]), [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
     const gc = reshape(transpose(g, [1, 0, 2, 3]), [cout, n * ho * wo]);
-    const perTap = kernelViews(xc, kh, kw, a, ho, wo).map((v) => unsqueeze(gemm(gc, reshape(v, [cin, n * ho * wo]), undefined, { transB: true }), 2));
+    const perTap = kernelViews(xc, kh, kw, a, ho, wo).map((v) => unsqueeze(productWithRowsFirst(gc, reshape(v, [cin, n * ho * wo])), 2));
     return reshape(concat(perTap, 2), w.shape);
   }
   if (layout === 'gemm' || layout === 'taps') {
     // cols [G, Cin/G·k², N·Ho·Wo]; g as [G, Cout/G, N·Ho·Wo].
     const cols = reshape(im2colChannelsFirst(x, kh, kw, a, ho, wo), [G, cinG * kh * kw, n * ho * wo]);
     const gc = reshape(transpose(g, [1, 0, 2, 3]), [G, cout / G, n * ho * wo]);
-    if (G === 1) return reshape(gemm(reshape(gc, [cout, n * ho * wo]), reshape(cols, [cin * kh * kw, n * ho * wo]), undefined, { transB: true }), w.shape);
+    if (G === 1) return reshape(productWithRowsFirst(reshape(gc, [cout, n * ho * wo]), reshape(cols, [cin * kh * kw, n * ho * wo])), w.shape);
     return reshape(transpose(matmul(cols, transpose(gc, [0, 2, 1])), [0, 2, 1]), w.shape);
   }
   const padded = pad(x, [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
