@@ -5,11 +5,12 @@
  * graph, features out) against the same model in PyTorch (scripts/torch_reference.py embed, under
  * no_grad), random 32x32 RGB images, in one run on this machine.
  *
- *   node scripts/bench-embed.js [--width 8,16,64] [--images 1024] [--batch 256] [--rounds 3] [--threads N] [--no-torch]
+ *   node scripts/bench-embed.js [--width 8,16,64] [--images 1024] [--batch 256] [--rounds 3] [--threads N] [--nchwc auto|off] [--no-torch]
  *
  * Rounds alternate the two sides (one pass over all images each) so load from other processes
  * hits both alike; images/s is the median over rounds. The ratio is PyTorch's time / ours per
- * image written as ssl-bench / PyTorch time (< 1: ssl-bench faster), like bench:step.
+ * image written as ssl-bench / PyTorch time (< 1: ssl-bench faster), like bench:step. --nchwc as in
+ * bench-step.js (ORT NCHWc convolutions at this CPU's channel block; default auto).
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -21,7 +22,7 @@ const dist = (p) => require(path.join(ROOT, 'dist', p));
 const TORCH_PYTHON = '/usr/bin/python3';
 
 function parseArgs(argv) {
-  const o = { widths: [8, 16, 64], images: 1024, batch: 256, rounds: 3, threads: os.availableParallelism(), torch: true };
+  const o = { widths: [8, 16, 64], images: 1024, batch: 256, rounds: 3, threads: os.availableParallelism(), torch: true, nchwc: 'auto' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = () => {
@@ -37,7 +38,11 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = int();
     else if (a === '--threads') o.threads = int();
     else if (a === '--no-torch') o.torch = false;
-    else throw new Error(`unknown option ${a}; options: --width --images --batch --rounds --threads --no-torch`);
+    else if (a === '--nchwc') {
+      o.nchwc = argv[++i];
+      if (!['auto', 'off'].includes(o.nchwc)) throw new Error('--nchwc must be auto or off');
+    }
+    else throw new Error(`unknown option ${a}; options: --width --images --batch --rounds --threads --nchwc --no-torch`);
   }
   if (o.threads > os.availableParallelism()) throw new Error(`--threads ${o.threads} is more than this machine's ${os.availableParallelism()} cores`);
   return o;
@@ -64,10 +69,13 @@ async function benchWidth(o, width) {
   const ort = require('onnxruntime-node');
   const state = new Map();
   for (const s of [...backbone.parameters('backbone'), ...backbone.buffers('backbone')]) state.set(s.name, new ort.Tensor('float32', init.get(s.name), [...s.shape]));
+  const { nchwcBlockSizeOfThisCpu, setConvNchwcBlockSize } = dist('graph');
+  const previous = setConvNchwcBlockSize(o.nchwc === 'auto' ? nchwcBlockSizeOfThisCpu() : 0);
   const model = buildInferenceModel(backbone, {
     name: 'knn-embed', prefix: 'backbone',
     input: { format: 'uint8-nhwc', channels: 3, height: 32, width: 32, mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.243, 0.261] },
   });
+  setConvNchwcBlockSize(previous);
   const { session } = await createSession(model.modelBytes, 'cpu', { threads: o.threads, executionMode: 'sequential' });
   const rng = new Rng(1);
   const images = new Uint8Array(o.images * 32 * 32 * 3);
@@ -100,7 +108,7 @@ async function main() {
   }
   const info = rows.find((r) => r.torchInfo)?.torchInfo;
   if (info) console.log(`PyTorch ${info.torch}, BLAS: ${info.blas.kind}, threads ${info.threads}`);
-  console.log(`\nwidth  ssl-bench img/s  PyTorch img/s  time ratio  (batch ${o.batch}, ${o.images} images, threads ${o.threads}; median over ${o.rounds} interleaved rounds; ratio < 1: ssl-bench faster)`);
+  console.log(`\nwidth  ssl-bench img/s  PyTorch img/s  time ratio  (batch ${o.batch}, ${o.images} images, threads ${o.threads}, NCHWc ${o.nchwc}; median over ${o.rounds} interleaved rounds; ratio < 1: ssl-bench faster)`);
   for (const r of rows) {
     console.log(`${String(r.width).padStart(5)}  ${r.ours.toFixed(0).padStart(15)}  ${r.torch ? r.torch.toFixed(0).padStart(13) : '            -'}  ${r.torch ? (r.torch / r.ours).toFixed(2).padStart(10) : '         -'}`);
   }
