@@ -22,6 +22,13 @@ export interface PreparedMethod {
  */
 export function prepareMethod(config: ResolvedConfig, opts: { inputChannels: number; method?: Method }): PreparedMethod {
   const preset = presetFromConfig(config, { inputChannels: opts.inputChannels, singleChannel: 'gray' });
+  if (!config.backbone.name.startsWith('vit-')) {
+    for (const field of ['patch_size', 'depth', 'image_size'] as const) {
+      if (config.backbone[field] !== null) {
+        throw new UserError(`backbone.${field}: ${config.backbone[field]} applies to ViT backbones only, not ${config.backbone.name}; remove it (or set null)`);
+      }
+    }
+  }
   const backbone = createBackbone(config.backbone.name, {
     width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.backbone.image_size ?? config.augmentation.input_size,
     splitBn: config.backbone.split_bn > 1 ? config.backbone.split_bn : 1,

@@ -51,6 +51,7 @@ const CASES: { what: string; set: string[]; message: RegExp }[] = [
   { what: 'a ViT-only method on a ResNet', set: ['method.name=mae', 'augmentation.preset=mae'], message: /backbone\.name: method mae .* needs a ViT backbone/ },
   { what: 'a ViT input size that is not a multiple of the patch', set: ['method.name=simclr', 'backbone.name=vit-s16', 'backbone.width=0.1', 'backbone.depth=1'], message: /image size 28 .* must be a positive multiple of the patch size 16/ },
   { what: 'a batch larger than the per-class subset holds', set: ['train.batch_size=96'], message: /train\.batch_size: 96 is larger than the at most 80 training images/ },
+  { what: 'a ViT-only backbone field on a ResNet', set: ['backbone.patch_size=4'], message: /backbone\.patch_size: 4 applies to ViT backbones only, not resnet18-cifar/ },
   { what: 'a split the dataset format does not have', set: ['data.test_split=val'], message: /data\.test_split: "val" is not a split of embedded-fashion-mnist; allowed: test/ },
 ];
 
