@@ -15,7 +15,7 @@
  *   test_per_class and base seed --subset-seed selects (src/data/subset.ts, same Rng stream as
  *   loadDataset), so the floor is computed on exactly the run's kNN bank and queries; --train-n /
  *   --test-n instead take the first N images, which are other images than the run's.
- * Both use weighted kNN (METHODS.md §5.1) with k=200, t=0.1 unless overridden, and print one JSON
+ * Both use weighted kNN (docs/methods.md §5.1) with k=200, t=0.1 unless overridden, and print one JSON
  * line with top-1/top-5, wall-clock seconds per phase and the process's peak resident memory
  * (process.resourceUsage().maxRSS: the whole process, so run one mode per process).
  *

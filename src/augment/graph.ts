@@ -251,7 +251,7 @@ export function augmentFeeds(views: readonly ViewBatch[], opts: { grids?: boolea
   return feeds;
 }
 
-/** One view's pipeline (METHODS.md §3.1 order) on float [B, H, W, C] pixels; stages a preset never uses are left out. */
+/** One view's pipeline (docs/methods.md §3.1 order) on float [B, H, W, C] pixels; stages a preset never uses are left out. */
 function applyView(pixels: Tensor, params: Tensor, view: ViewSpec, preset: AugmentPreset): Tensor {
   let y = toOutputChannels(cropResizeFlip(pixels, params, view), preset.outputChannels);
   const rgb = preset.outputChannels === 3;

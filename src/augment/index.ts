@@ -1,5 +1,5 @@
 /**
- * augment/ — view generation for self-supervised training (METHODS.md §3).
+ * augment/ — view generation for self-supervised training (docs/methods.md §3).
  *
  *   const preset = presetFromConfig(cfg, { inputChannels: source.channels });
  *   const params = augmentParamInputs(g, preset, batch);          // graph inputs augment.view<k>

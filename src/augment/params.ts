@@ -143,7 +143,7 @@ export function sampleViewRow(rng: Rng, view: ViewSpec, height: number, width: n
 }
 
 /**
- * VICRegL coordinate grid of one view (METHODS.md §3.2 notes): x-centres = linspace(left,
+ * VICRegL coordinate grid of one view (docs/methods.md §3.2 notes): x-centres = linspace(left,
  * left + w, G) + w/(2G), y-centres likewise, reversed along a flipped axis; cell (i, j) holds
  * (x_j, y_i) in source-image pixels. Written as [G, G, 2] at `offset`.
  */
@@ -197,7 +197,7 @@ export interface TokenMask {
 }
 
 /**
- * `random_token_mask` (METHODS.md §2.3): per sample uniform noise over the L tokens with the class
+ * `random_token_mask` (docs/methods.md §2.3): per sample uniform noise over the L tokens with the class
  * token (index 0) forced first; the 1 + floor((L − 1)(1 − ratio)) lowest-noise tokens are kept,
  * the rest masked, both in ascending-noise order. Indices count the class token as 0.
  */

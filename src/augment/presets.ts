@@ -4,7 +4,7 @@ import type { ParamValue, ResolvedConfig } from '../config/types';
 import type { NumberSpec, TupleSpec, StringSpec } from '../config/spec';
 
 /**
- * The view pipelines of every method's transform (METHODS.md §3.2), built from the preset fields of
+ * The view pipelines of every method's transform (docs/methods.md §3.2), built from the preset fields of
  * `augmentation.overrides` (src/config/preset-params.ts; same names, same defaults) and
  * `augmentation.input_size`. A preset is data: a list of views, each a fixed pipeline whose random
  * parameters params.ts draws per sample and graph.ts applies inside the training graph.
@@ -35,7 +35,7 @@ export interface ViewSpec {
   solarizeProb: number;
   /** VICReg applies solarisation before the blur; every other transform after it. */
   solarizeBeforeBlur: boolean;
-  /** VICRegL: side of the coordinate grid returned with this view (METHODS.md §3.2 notes); null = none. */
+  /** VICRegL: side of the coordinate grid returned with this view (docs/methods.md §3.2 notes); null = none. */
   gridSize: number | null;
 }
 
@@ -137,7 +137,7 @@ function repeat(n: number, make: (i: number) => ViewSpec): ViewSpec[] {
   return Array.from({ length: n }, (_, i) => make(i));
 }
 
-/** Views of a preset, in the order the method consumes them (METHODS.md §3.2). */
+/** Views of a preset, in the order the method consumes them (docs/methods.md §3.2). */
 function viewsOf(preset: PresetId, f: Fields, inputSize: number): ViewSpec[] {
   switch (preset) {
     case 'simclr': case 'mocov2': case 'simsiam': case 'fastsiam': case 'vicreg':
@@ -186,7 +186,7 @@ function viewsOf(preset: PresetId, f: Fields, inputSize: number): ViewSpec[] {
           blurProb: f.global_blur_prob as number, solarizeProb: f.global_solarize_prob as number,
           gridSize: f.global_grid_size as number,
         })),
-        // Local views always use the base jitter (0.8, 0.8, 0.4, 0.2) × strength (METHODS.md §3.2).
+        // Local views always use the base jitter (0.8, 0.8, 0.4, 0.2) × strength (docs/methods.md §3.2).
         ...repeat(f.n_local_views as number, () => view(f.local_size as number, pair(f.local_scale), {
           ...colour(f, jitterOf(f, [0.8, 0.8, 0.4, 0.2])), vflipProb: f.local_vflip_prob as number,
           blurProb: f.local_blur_prob as number, solarizeProb: f.local_solarize_prob as number,
@@ -231,7 +231,7 @@ export interface BenchmarkTransform {
 }
 
 /**
- * What each benchmark script passes to the transform classes (METHODS.md §3.3), for writing suite
+ * What each benchmark script passes to the transform classes (docs/methods.md §3.3), for writing suite
  * configs (`augmentation.input_size` / `augmentation.overrides`). CIFAR-10 methods not listed use
  * the SimCLR-CIFAR transform (MoCo, NNCLR, DCL, DCLW, and BarlowTwins/BYOL as published).
  */

@@ -2,7 +2,7 @@ import { ObjectSpec, ValuesOf, obj, int, num, bool, oneOf, prob, tuple } from '.
 
 /**
  * Allowed `method.params` per method, with the CIFAR-10 docs-script values as defaults where the
- * method is part of that benchmark (otherwise its Imagenette values). Sources: METHODS.md §4.
+ * method is part of that benchmark (otherwise its Imagenette values). Sources: docs/methods.md §4.
  * Batch-size-dependent choices (e.g. the 8192 bank of the starred bs-512 rows) are set in configs.
  */
 
@@ -60,32 +60,32 @@ const swavNets = {
 
 export const METHOD_PARAMS = {
   none: obj('no pretraining: the backbone is evaluated as initialised (floor rows); no parameters', {}),
-  barlowtwins: obj('Barlow Twins (METHODS.md §4.1)', {
+  barlowtwins: obj('Barlow Twins (docs/methods.md §4.1)', {
     lambda: num('weight of the off-diagonal redundancy term', 0.005, { minimum: 0 }),
     projection_hidden_dim: dim('projection head hidden size', 2048),
     projection_out_dim: dim('projection head output size', 2048),
     projection_layers: projectionLayers(2),
     normalisation: oneOf('per_view: standardise each view over its own batch; joint: both views over their stacked 2N rows (the published ImageNet1k R50 row, docs/methods.md §4.21)', ['per_view', 'joint'], 'per_view'),
   }),
-  byol: obj('BYOL (METHODS.md §4.2)', {
+  byol: obj('BYOL (docs/methods.md §4.2)', {
     projection_hidden_dim: dim('projection head hidden size', 1024),
     projection_out_dim: dim('projection head output size', 256),
     prediction_hidden_dim: dim('prediction head hidden size', 1024),
     momentum_start: ema('EMA momentum of the target network at the first step', 0.99),
     momentum_end: ema('EMA momentum at the last step (cosine schedule; equal to start = constant)', 0.99),
   }),
-  dcl: obj('DCL (METHODS.md §4.3)', {
+  dcl: obj('DCL (docs/methods.md §4.3)', {
     temperature: temperature(0.1),
     negatives: dclNegatives,
     ...simclrHead,
   }),
-  dclw: obj('DCLW (METHODS.md §4.4)', {
+  dclw: obj('DCLW (docs/methods.md §4.4)', {
     temperature: temperature(0.1),
     sigma: num('temperature of the von Mises-Fisher positive weighting', 0.5, positive),
     negatives: dclNegatives,
     ...simclrHead,
   }),
-  dino: obj('DINO (METHODS.md §4.5)', {
+  dino: obj('DINO (docs/methods.md §4.5)', {
     projection_hidden_dim: dim('projection head hidden size', 2048),
     bottleneck_dim: dim('projection head bottleneck size before the last layer', 256),
     output_dim: dim('prototype (output) dimension', 2048),
@@ -108,15 +108,15 @@ export const METHOD_PARAMS = {
     view_batches: oneOf('separate: one forward batch per view (docs scripts); grouped: the global views as one batch and the local views as another (ImageNet1k scripts), which changes batch-norm statistics', ['separate', 'grouped'], 'separate'),
     weight_decay_end: num('weight decay at the last step of a cosine schedule from train.optimizer.weight_decay (ImageNet1k ViT: 0.04 -> 0.4); null: constant', null, { minimum: 0, nullable: true }),
   }),
-  fastsiam: obj('FastSiam (METHODS.md §4.6)', { ...simsiamNets }),
-  mae: obj('MAE (METHODS.md §4.7)', {
+  fastsiam: obj('FastSiam (docs/methods.md §4.6)', { ...simsiamNets }),
+  mae: obj('MAE (docs/methods.md §4.7)', {
     mask_ratio: num('fraction of patch tokens masked', 0.75, { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
     decoder_dim: dim('decoder width', 512),
     decoder_depth: int('decoder transformer blocks', 1, atLeast1),
     decoder_heads: int('decoder attention heads', 16, atLeast1),
   }),
-  msn: obj('MSN (METHODS.md §4.8)', { ...msnParams }),
-  moco: obj('MoCo v2 (METHODS.md §4.9)', {
+  msn: obj('MSN (docs/methods.md §4.8)', { ...msnParams }),
+  moco: obj('MoCo v2 (docs/methods.md §4.9)', {
     temperature: temperature(0.1),
     memory_bank_size: int('negatives queue length (8192 for the starred bs-512 rows)', 4096, atLeast1),
     momentum: ema('EMA momentum of the key encoder', 0.99),
@@ -125,7 +125,7 @@ export const METHOD_PARAMS = {
     symmetric: bool('average the loss over both query/key assignments', true),
     shuffle_bn: bool('shuffle the key batch around the momentum encoder', true),
   }),
-  nnclr: obj('NNCLR (METHODS.md §4.10)', {
+  nnclr: obj('NNCLR (docs/methods.md §4.10)', {
     temperature: temperature(0.5),
     memory_bank_size: int('support set size (8192 for the starred bs-512 rows)', 4096, atLeast1),
     projection_hidden_dim: dim('projection head hidden size', 2048),
@@ -133,26 +133,26 @@ export const METHOD_PARAMS = {
     projection_layers: projectionLayers(2),
     prediction_hidden_dim: dim('prediction head hidden size', 4096),
   }),
-  pmsn: obj('PMSN (METHODS.md §4.11)', {
+  pmsn: obj('PMSN (docs/methods.md §4.11)', {
     ...msnParams,
     power_law_exponent: num('exponent of the power-law prototype prior k^(-exponent)', 0.25, positive),
   }),
-  simclr: obj('SimCLR (METHODS.md §4.12)', {
+  simclr: obj('SimCLR (docs/methods.md §4.12)', {
     temperature: temperature(0.5),
     ...simclrHead,
   }),
-  simmim: obj('SimMIM (METHODS.md §4.13)', {
+  simmim: obj('SimMIM (docs/methods.md §4.13)', {
     mask_ratio: num('fraction of patch tokens masked', 0.75, { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
   }),
-  simsiam: obj('SimSiam (METHODS.md §4.14)', { ...simsiamNets }),
-  swav: obj('SwaV (METHODS.md §4.15)', {
+  simsiam: obj('SimSiam (docs/methods.md §4.14)', { ...simsiamNets }),
+  swav: obj('SwaV (docs/methods.md §4.15)', {
     prototypes: int('number of prototypes', 512, atLeast1),
     projection_hidden_dim: dim('projection head hidden size', 512),
     projection_out_dim: dim('projection head output size', 128),
     ...swavNets,
     freeze_prototypes_epochs: int('epochs during which the prototypes get no gradient', 0, { minimum: 0 }),
   }),
-  swavqueue: obj('SwaV with queue (METHODS.md §4.16)', {
+  swavqueue: obj('SwaV with queue (docs/methods.md §4.16)', {
     prototypes: int('number of prototypes', 3000, atLeast1),
     projection_hidden_dim: dim('projection head hidden size', 2048),
     projection_out_dim: dim('projection head output size', 128),
@@ -163,7 +163,7 @@ export const METHOD_PARAMS = {
     queue_fill_start_epoch: int('epoch from which the queues are filled (ImageNet1k R50 script: 15, as the scores)', 0, { minimum: 0 }),
     queue_after_batch: int('queue scores are used only when the batch index within the epoch exceeds this (ImageNet1k R50 script: 15); null: every batch', null, { minimum: 0, nullable: true }),
   }),
-  smog: obj('SMoG (METHODS.md §4.17)', {
+  smog: obj('SMoG (docs/methods.md §4.17)', {
     groups: int('number of groups (prototypes)', 300, atLeast1),
     group_momentum: ema('momentum of the group feature update', 0.99),
     temperature: temperature(0.1),
@@ -175,7 +175,7 @@ export const METHOD_PARAMS = {
     projection_out_dim: dim('projection head output size', 128),
     prediction_hidden_dim: dim('prediction head hidden size', 2048),
   }),
-  tico: obj('TiCo (METHODS.md §4.18)', {
+  tico: obj('TiCo (docs/methods.md §4.18)', {
     beta: ema('momentum of the running covariance estimate', 0.9),
     rho: num('weight of the covariance contrast term', 8, { minimum: 0 }),
     detach_batch_covariance: bool('stop the gradient through this batch\'s covariance z_aᵀz_a/N (false: the published Imagenette and ImageNet1k rows, docs/methods.md §4.21)', true),
@@ -184,7 +184,7 @@ export const METHOD_PARAMS = {
     momentum_start: ema('EMA momentum of the target network at epoch 0', 0.996),
     momentum_end: ema('EMA momentum at the last epoch (cosine schedule)', 1.0),
   }),
-  vicreg: obj('VICReg (METHODS.md §4.19)', {
+  vicreg: obj('VICReg (docs/methods.md §4.19)', {
     lambda: num('weight of the invariance term', 25, { minimum: 0 }),
     mu: num('weight of the variance term', 25, { minimum: 0 }),
     nu: num('weight of the covariance term', 1, { minimum: 0 }),
@@ -193,7 +193,7 @@ export const METHOD_PARAMS = {
     projection_out_dim: dim('projection head output size', 2048),
     projection_layers: projectionLayers(3),
   }),
-  vicregl: obj('VICRegL (METHODS.md §4.20)', {
+  vicregl: obj('VICRegL (docs/methods.md §4.20)', {
     alpha: prob('weight of the global loss (1 - alpha for the local loss)', 0.75),
     lambda: num('weight of the invariance term', 25, { minimum: 0 }),
     mu: num('weight of the variance term', 25, { minimum: 0 }),

@@ -1,7 +1,7 @@
 import { ObjectSpec, NumberSpec, ValuesOf, obj, int, num, prob, range, oneOf } from './spec';
 
 /**
- * Allowed `augmentation.overrides` per preset, with the transform class defaults of METHODS.md §3.2
+ * Allowed `augmentation.overrides` per preset, with the transform class defaults of docs/methods.md §3.2
  * (benchmark configs override e.g. `cj_strength: 0.5`, `blur_prob: 0` as §3.3 lists). Crop output
  * size of the global views is `augmentation.input_size`; local/focal crop sizes are preset fields.
  */
@@ -44,7 +44,7 @@ function symmetricTwoView(def: { scale: readonly [number, number]; jitter: Jitte
   };
 }
 
-const byolViews = obj('BYOLTransform (METHODS.md §3.2): two asymmetric views', {
+const byolViews = obj('BYOLTransform (docs/methods.md §3.2): two asymmetric views', {
   scale: scale([0.08, 1]),
   interpolation: interpolation('bilinear'),
   ...flips,
@@ -68,13 +68,13 @@ function multiCrop(def: { global: number; local: number; localSize: number; glob
 }
 
 export const PRESET_PARAMS = {
-  simclr: obj('SimCLRTransform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.5, solarize: 0 })),
-  mocov2: obj('MoCoV2Transform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
+  simclr: obj('SimCLRTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.5, solarize: 0 })),
+  mocov2: obj('MoCoV2Transform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
   byol: byolViews,
-  tico: obj('TiCoTransform (METHODS.md §3.2): identical to BYOLTransform', byolViews.fields),
-  simsiam: obj('SimSiamTransform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
-  fastsiam: obj('FastSiamTransform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0, nViews: 4 })),
-  swav: obj('SwaVTransform (METHODS.md §3.2): multi-crop', {
+  tico: obj('TiCoTransform (docs/methods.md §3.2): identical to BYOLTransform', byolViews.fields),
+  simsiam: obj('SimSiamTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
+  fastsiam: obj('FastSiamTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0, nViews: 4 })),
+  swav: obj('SwaVTransform (docs/methods.md §3.2): multi-crop', {
     ...multiCrop({ global: 2, local: 6, localSize: 96, globalScale: [0.14, 1], localScale: [0.05, 0.14] }),
     interpolation: interpolation('bilinear'),
     ...flips,
@@ -83,7 +83,7 @@ export const PRESET_PARAMS = {
     blur_prob: prob('probability of Gaussian blur (all crops)', 0.5),
     blur_sigma: blurSigma,
   }),
-  dino: obj('DINOTransform (METHODS.md §3.2): 2 global + local views', {
+  dino: obj('DINOTransform (docs/methods.md §3.2): 2 global + local views', {
     ...multiCrop({ global: 2, local: 6, localSize: 96, globalScale: [0.4, 1], localScale: [0.05, 0.4] }),
     interpolation: interpolation('bicubic'),
     ...flips,
@@ -95,12 +95,12 @@ export const PRESET_PARAMS = {
     blur_sigma: blurSigma,
     global2_solarize_prob: prob('solarisation probability of global view 2', 0.2),
   }),
-  mae: obj('MAETransform (METHODS.md §3.2): one view', {
+  mae: obj('MAETransform (docs/methods.md §3.2): one view', {
     scale: scale([0.2, 1]),
     interpolation: interpolation('bicubic'),
     hflip_prob: prob('probability of a horizontal flip', 0.5),
   }),
-  msn: obj('MSNTransform (METHODS.md §3.2): random + focal views', {
+  msn: obj('MSNTransform (docs/methods.md §3.2): random + focal views', {
     n_random_views: views('random (large) views, cropped to input_size', 2),
     n_focal_views: views('focal (small) views', 10, 0),
     focal_size: size('focal view crop size', 96),
@@ -113,7 +113,7 @@ export const PRESET_PARAMS = {
     blur_prob: prob('probability of Gaussian blur', 0.5),
     blur_sigma: blurSigma,
   }),
-  smog: obj('SMoGTransform (METHODS.md §3.2): two crop groups', {
+  smog: obj('SMoGTransform (docs/methods.md §3.2): two crop groups', {
     ...multiCrop({ global: 4, local: 4, localSize: 96, globalScale: [0.2, 1], localScale: [0.05, 0.2] }),
     interpolation: interpolation('bilinear'),
     hflip_prob: prob('probability of a horizontal flip', 0.5),
@@ -125,8 +125,8 @@ export const PRESET_PARAMS = {
     global_solarize_prob: prob('solarisation probability of the first crop group', 0),
     local_solarize_prob: prob('solarisation probability of the second crop group', 0.2),
   }),
-  vicreg: obj('VICRegTransform (METHODS.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.4, 0.2], strength: 0.5, blur: 0.5, solarize: 0.1 })),
-  vicregl: obj('VICRegLTransform (METHODS.md §3.2): views with coordinate grids', {
+  vicreg: obj('VICRegTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.4, 0.2], strength: 0.5, blur: 0.5, solarize: 0.1 })),
+  vicregl: obj('VICRegLTransform (docs/methods.md §3.2): views with coordinate grids', {
     ...multiCrop({ global: 2, local: 6, localSize: 96, globalScale: [0.2, 1], localScale: [0.05, 0.2] }),
     interpolation: interpolation('bilinear'),
     hflip_prob: prob('probability of a horizontal flip', 0.5),

@@ -102,7 +102,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     workers: int('decode worker threads', 2, { minimum: 0 }),
   }),
   augmentation: obj('view generation for self-supervised training', {
-    preset: oneOf('augmentation preset (transform class of METHODS.md §3.2)', ids(PRESETS), dependent("the method's own transform", (ctx) => findEntry(METHODS, String(fromRoot(ctx, 'method.name')))!.defaultPreset)),
+    preset: oneOf('augmentation preset (transform class of docs/methods.md §3.2)', ids(PRESETS), dependent("the method's own transform", (ctx) => findEntry(METHODS, String(fromRoot(ctx, 'method.name')))!.defaultPreset)),
     input_size: int('crop output size of global views (pixels)', datasetDefault("the dataset's input size", (d) => d.inputSize), { minimum: 1 }),
     overrides: {
       type: 'choice',
@@ -128,14 +128,14 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     checkpoint_every: int('epochs between checkpoints', 1, { minimum: 1 }),
   }),
   eval: obj('evaluation protocols', {
-    knn: obj('weighted kNN classifier on frozen features (METHODS.md §5.1)', {
+    knn: obj('weighted kNN classifier on frozen features (docs/methods.md §5.1)', {
       enabled: bool('run the kNN evaluation', true),
       k: int('neighbours', 200, { minimum: 1 }),
       temperature: num('similarity temperature of the neighbour weights', 0.1, { exclusiveMinimum: 0 }),
       every: int('epochs between evaluations', 1, { minimum: 1 }),
       feature: oneOf('which backbone output is the feature', ['default', 'pooled', 'class-token'], 'default'),
     }),
-    linear: probe('linear probe on frozen features (METHODS.md §5.3)', { epochs: 90, lr: 0.1 }),
+    linear: probe('linear probe on frozen features (docs/methods.md §5.3)', { epochs: 90, lr: 0.1 }),
     finetune: obj('fine-tuning of the whole network (docs/methods.md §5.4)', {
       ...probe('', { epochs: 30, lr: 0.05 }).fields,
       // The ViT recipe's timm extras (ImageNet1k MAE row); 0 = off, as the ResNet recipe.
@@ -144,7 +144,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       cutmix_alpha: num('CutMix Beta(alpha, alpha), box area corrected lambda; 0 = off', 0, { minimum: 0 }),
       mixup_switch_prob: prob('probability of CutMix instead of Mixup when both alphas are > 0', 0.5),
     }),
-    online_linear: bool('train an online linear classifier on detached features (METHODS.md §5.2)', false),
+    online_linear: bool('train an online linear classifier on detached features (docs/methods.md §5.2)', false),
   }),
   report: obj('how results appear in tables', {
     links: { type: 'map', description: 'link cells for ImageNet1k tables, e.g. {tensorboard: url, checkpoint: url}', values: str('URL', '') },

@@ -127,7 +127,7 @@ export interface TrainStepSpec {
   excludeNormBiasFromWd?: boolean;
   /**
    * Parameters in a weight-decay-0 group whatever excludeNormBiasFromWd says (lightly's online
-   * linear classifier, METHODS.md §5.2; under LARS this also means no trust-ratio scaling).
+   * linear classifier, docs/methods.md §5.2; under LARS this also means no trust-ratio scaling).
    */
   noWeightDecay?: readonly string[];
   /** Teacher parameters (role 'ema'): changed only by transforms and host hooks. */

@@ -1,6 +1,6 @@
 /**
  * Barlow Twins (Zbontar et al. 2021, "Barlow Twins: Self-Supervised Learning via Redundancy
- * Reduction", arXiv:2103.03230, Algorithm 1), as lightly's BarlowTwinsLoss (METHODS.md §4.1):
+ * Reduction", arXiv:2103.03230, Algorithm 1), as lightly's BarlowTwinsLoss (docs/methods.md §4.1):
  * standardise each dimension over the batch, cross-correlate the two views, and push the
  * correlation matrix towards the identity.
  *

@@ -1,6 +1,6 @@
 /**
  * Decoupled contrastive learning (Yeh et al. 2022, "Decoupled Contrastive Learning",
- * arXiv:2110.06848), as lightly's DCLLoss / DCLWLoss (METHODS.md §4.3, §4.4). Unlike NT-Xent the
+ * arXiv:2110.06848), as lightly's DCLLoss / DCLWLoss (docs/methods.md §4.3, §4.4). Unlike NT-Xent the
  * positive pair is left out of the denominator. For the direction (a, b), z normalised:
  *
  *   ℓ_i = −w_i·(a_i·b_i)/τ + log Σ_{j≠i} [exp(a_i·a_j/τ) + exp(a_i·b_j/τ)]

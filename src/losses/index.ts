@@ -1,5 +1,5 @@
 /**
- * losses/ — the self-supervised objectives of METHODS.md §4 as graph functions, plus the state
+ * losses/ — the self-supervised objectives of docs/methods.md §4 as graph functions, plus the state
  * they carry between steps (memory bank, TiCo's running covariance). Each module reads like its
  * paper and keeps its defaults in one exported *_DEFAULTS object.
  */

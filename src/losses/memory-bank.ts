@@ -1,5 +1,5 @@
 /**
- * The memory bank / queue of MoCo, NNCLR and SMoG as lightly's MemoryBankModule (METHODS.md §4.0),
+ * The memory bank / queue of MoCo, NNCLR and SMoG as lightly's MemoryBankModule (docs/methods.md §4.0),
  * in the graph: a ring buffer of `size` rows, a write pointer, and this rule per call:
  *
  *   return the bank as it was before this batch (the batch is never among its own negatives);

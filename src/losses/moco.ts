@@ -1,6 +1,6 @@
 /**
  * MoCo (He et al. 2020, "Momentum Contrast for Unsupervised Visual Representation Learning",
- * arXiv:1911.05722; v2: Chen et al. 2020, arXiv:2003.04297), METHODS.md §4.9: NT-Xent of online
+ * arXiv:1911.05722; v2: Chen et al. 2020, arXiv:2003.04297), docs/methods.md §4.9: NT-Xent of online
  * queries against momentum keys, with a queue of earlier keys as negatives. Each call sees the
  * queue before its own keys and then enqueues them (L2-normalised, detached).
  *

@@ -1,6 +1,6 @@
 /**
  * NNCLR (Dwibedi et al. 2021, "With a Little Help from My Friends: Nearest-Neighbor Contrastive
- * Learning of Visual Representations", arXiv:2104.14548), METHODS.md §4.10: each projection is
+ * Learning of Visual Representations", arXiv:2104.14548), docs/methods.md §4.10: each projection is
  * replaced by its nearest neighbour in a support set (a memory bank of earlier projections) before
  * NT-Xent against the other view's prediction.
  *

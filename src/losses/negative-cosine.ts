@@ -1,8 +1,8 @@
 /**
  * Negative cosine similarity, the prediction loss of BYOL (Grill et al. 2020, arXiv:2006.07733) and
  * SimSiam (Chen & He 2021, arXiv:2011.10566), as lightly's NegativeCosineSimilarity:
- * `NC(a, b) = −mean_i cos(a_i, b_i)` (METHODS.md §4.2). Each norm is clamped at eps = 1e-8
- * separately, as torch.nn.functional.cosine_similarity does (METHODS.md §0 marks the placement
+ * `NC(a, b) = −mean_i cos(a_i, b_i)` (docs/methods.md §4.2). Each norm is clamped at eps = 1e-8
+ * separately, as torch.nn.functional.cosine_similarity does (docs/methods.md §0 marks the placement
  * unverified; checked against Debian's torch 1.13, where clamping the product instead differs).
  *
  *   const loss = negativeCosineSimilarity(p0, stopGradient(z1));

@@ -3,9 +3,9 @@
  * Framework for Contrastive Learning of Visual Representations", arXiv:2002.05709), as lightly's
  * NTXentLoss, in its two modes:
  *
- * - no bank (METHODS.md §4.12; SimCLR, NNCLR): each sample's other view is its positive and the
+ * - no bank (docs/methods.md §4.12; SimCLR, NNCLR): each sample's other view is its positive and the
  *   other 2N−2 embeddings of both views are its negatives; mean cross-entropy over all 2N rows.
- * - memory bank (METHODS.md §4.9; MoCo): query q_i's positive is its key k_i and the negatives are
+ * - memory bank (docs/methods.md §4.9; MoCo): query q_i's positive is its key k_i and the negatives are
  *   the K bank entries, which are L2-normalised keys of earlier steps (see memory-bank.ts).
  *
  *   const loss = ntXentLoss(z0, z1);                       // τ = 0.5, the class default

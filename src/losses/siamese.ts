@@ -1,6 +1,6 @@
 /**
  * How the Siamese methods without negatives combine the negative cosine similarity NC over their
- * views (METHODS.md §4.2 BYOL, §4.14 SimSiam, §4.6 FastSiam). Predictions p come from the online
+ * views (docs/methods.md §4.2 BYOL, §4.14 SimSiam, §4.6 FastSiam). Predictions p come from the online
  * branch; targets z are cut from the gradient here (SimSiam's stop-gradient, BYOL's target network).
  *
  *   simSiamLoss(p0, p1, z0, z1)              ½[NC(p1, sg z0) + NC(p0, sg z1)]

@@ -1,11 +1,11 @@
 /**
  * The similarity building blocks the contrastive and redundancy-reduction losses share: dot
  * products between the rows of two embedding batches, cosine similarity with torch's eps, and the
- * off-diagonal part of a square matrix. METHODS.md §0 fixes the eps conventions.
+ * off-diagonal part of a square matrix. docs/methods.md §0 fixes the eps conventions.
  */
 import { GraphError, formatShape, gemm, l2Normalize, mul, reduceSum, reshape, slice, type Tensor } from '../graph';
 
-/** torch.nn.functional.cosine_similarity's default eps, clamping each norm separately (METHODS.md §0). */
+/** torch.nn.functional.cosine_similarity's default eps, clamping each norm separately (docs/methods.md §0). */
 export const COSINE_EPS = 1e-8;
 
 /** The batch size of [N, D] embeddings, which must be static and equal for every view. */

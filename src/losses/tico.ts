@@ -1,7 +1,7 @@
 /**
  * TiCo (Zhu et al. 2022, "TiCo: Transformation Invariance and Covariance Contrast for
  * Self-Supervised Visual Representation Learning", arXiv:2206.10698), as lightly's TiCoLoss
- * (METHODS.md §4.18). z_a (online, view 0) and z_b (momentum, view 1) are L2-normalised;
+ * (docs/methods.md §4.18). z_a (online, view 0) and z_b (momentum, view 1) are L2-normalised;
  * C is a running covariance that persists across steps (state, stored detached):
  *
  *   C = β·C_prev + (1−β)·sg(z_aᵀ z_a)/N                            β = 0.9

@@ -1,6 +1,6 @@
 /**
  * VICReg (Bardes et al. 2022, "VICReg: Variance-Invariance-Covariance Regularization for
- * Self-Supervised Learning", arXiv:2105.04906), as lightly's VICRegLoss (METHODS.md §4.19):
+ * Self-Supervised Learning", arXiv:2105.04906), as lightly's VICRegLoss (docs/methods.md §4.19):
  *
  *   invariance  = MSE(z_a, z_b)                                   (mean over all elements)
  *   variance    = ½[v(z_a) + v(z_b)],  v(z) = mean_d relu(1 − sqrt(Var_unbiased(z_d) + ε))

@@ -1,6 +1,6 @@
 /**
  * Barlow Twins (Zbontar et al. 2021, "Barlow Twins: Self-Supervised Learning via Redundancy
- * Reduction", arXiv:2103.03230), as the Lightly benchmarks run it (METHODS.md §4.1):
+ * Reduction", arXiv:2103.03230), as the Lightly benchmarks run it (docs/methods.md §4.1):
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v))
  *   L = Σ_i (1 − C_ii)² + λ·Σ_{i≠j} C_ij²,  C = ẑ_0ᵀ ẑ_1 / N    ẑ standardised over the batch; λ = 0.005

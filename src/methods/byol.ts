@@ -1,6 +1,6 @@
 /**
  * BYOL (Grill et al. 2020, "Bootstrap Your Own Latent", arXiv:2006.07733), as the Lightly docs
- * scripts run it (METHODS.md §4.2):
+ * scripts run it (docs/methods.md §4.2):
  *
  *   θ_t ← m·θ_t + (1−m)·θ                   target backbone and projection, before the forward
  *   for each view x_v (separate batches):  p_v = q(g(f(x_v))),  z'_v = g_t(f_t(x_v))   (no gradient)

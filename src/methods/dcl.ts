@@ -1,6 +1,6 @@
 /**
  * DCL (Yeh et al. 2022, "Decoupled Contrastive Learning", arXiv:2110.06848), as the Lightly
- * benchmarks run it (METHODS.md §4.3):
+ * benchmarks run it (docs/methods.md §4.3):
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v))        f backbone, g SimCLRProjectionHead
  *   L = DCL(z_0, z_1; τ)                                          positive left out of the denominator, τ = 0.1

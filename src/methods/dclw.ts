@@ -1,6 +1,6 @@
 /**
  * DCLW (Yeh et al. 2022, "Decoupled Contrastive Learning", arXiv:2110.06848, the weighted
- * variant), as the Lightly benchmarks run it (METHODS.md §4.4): DCL (§4.3) with every positive
+ * variant), as the Lightly benchmarks run it (docs/methods.md §4.4): DCL (§4.3) with every positive
  * term weighted by the negative von Mises-Fisher weight of its pair:
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v))        f backbone, g SimCLRProjectionHead

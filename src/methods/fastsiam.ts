@@ -1,6 +1,6 @@
 /**
  * FastSiam (Pototzky et al. 2022, "FastSiam: Resource-Efficient Self-supervised Learning on a
- * Single GPU", DAGM GCPR), as the Lightly benchmarks run it (METHODS.md §4.6): SimSiam's networks
+ * Single GPU", DAGM GCPR), as the Lightly benchmarks run it (docs/methods.md §4.6): SimSiam's networks
  * (§4.14) on four views, each prediction against the mean of the other three targets.
  *
  *   for each view x_i, i = 0..3 (separate batches):  z_i = g(f(x_i)),  p_i = h(z_i)

@@ -1,5 +1,5 @@
 /**
- * The state entries of a lightly MemoryBankModule (METHODS.md §4.0), shared by the methods that
+ * The state entries of a lightly MemoryBankModule (docs/methods.md §4.0), shared by the methods that
  * keep a queue or support set (MoCo negatives, NNCLR support set): a [size, dim] ring buffer that
  * starts as N(0, 1) rows each L2-normalised (torch.randn then normalize(dim=1)), and an int64 write
  * pointer that starts at 0. The per-step rule lives in losses/memory-bank.ts.

@@ -166,7 +166,7 @@ export interface MethodInstance {
   readonly views: number;
   readonly networks: readonly MethodNetwork[];
   readonly state?: readonly MethodState[];
-  /** Prefix of the backbone kNN and the export use (METHODS.md §5.1: online, student or target). */
+  /** Prefix of the backbone kNN and the export use (docs/methods.md §5.1: online, student or target). */
   readonly evalBackbone: string;
   /**
    * Records the forward passes and the loss into the step graph. `views` are normalised float32

@@ -1,6 +1,6 @@
 /**
  * MoCo v2 (He et al. 2020, arXiv:1911.05722; Chen et al. 2020, arXiv:2003.04297) as the Lightly docs
- * scripts run it (METHODS.md §4.9): the symmetric variant with two enqueues per step.
+ * scripts run it (docs/methods.md §4.9): the symmetric variant with two enqueues per step.
  *
  *   θ_k ← m·θ_k + (1−m)·θ_q                              backbone and head, before the forward; m = 0.99
  *   for (a, b) in [(0, 1), (1, 0)]:

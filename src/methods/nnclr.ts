@@ -1,7 +1,7 @@
 /**
  * NNCLR (Dwibedi et al. 2021, "With a Little Help from My Friends: Nearest-Neighbor Contrastive
  * Learning of Visual Representations", arXiv:2104.14548), as the Lightly benchmarks run it
- * (METHODS.md §4.10):
+ * (docs/methods.md §4.10):
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v)),  p_v = h(z_v)
  *   nn_v = NN(sg z_v; support set)          most cosine-similar stored projection, set before this step

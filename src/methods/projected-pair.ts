@@ -32,7 +32,7 @@ export function projectedPairMethod(
 
 /**
  * Deep-copied momentum (EMA) encoders of `backbone` and `projection_head`, as MoCo, BYOL and TiCo
- * keep them (METHODS.md §4.0): `<prefix>_momentum` follows `<prefix>` parameter by parameter.
+ * keep them (docs/methods.md §4.0): `<prefix>_momentum` follows `<prefix>` parameter by parameter.
  */
 export function momentumCopies(backbone: Backbone, projectionHead: Module): MethodNetwork[] {
   return [

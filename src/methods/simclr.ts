@@ -1,6 +1,6 @@
 /**
  * SimCLR (Chen et al. 2020, "A Simple Framework for Contrastive Learning of Visual
- * Representations", arXiv:2002.05709), as the Lightly benchmarks run it (METHODS.md §4.12):
+ * Representations", arXiv:2002.05709), as the Lightly benchmarks run it (docs/methods.md §4.12):
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v))        f backbone, g SimCLRProjectionHead
  *   L = NT-Xent(z_0, z_1; τ)                                      no memory bank, τ = 0.5 (docs default)

@@ -1,6 +1,6 @@
 /**
  * SimSiam (Chen & He 2021, "Exploring Simple Siamese Representation Learning", arXiv:2011.10566),
- * as the Lightly benchmarks run it (METHODS.md §4.14):
+ * as the Lightly benchmarks run it (docs/methods.md §4.14):
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v)),  p_v = h(z_v)
  *   L = ½[NC(p_1, sg z_0) + NC(p_0, sg z_1)]          NC = −mean cos; no momentum network
@@ -17,7 +17,7 @@ import type { Backbone } from '../nn/backbones';
 import type { ParamValue } from '../config';
 import { numberParam, type Method } from './method';
 
-/** SimSiam's projection and prediction heads (shared with FastSiam, METHODS.md §4.6). */
+/** SimSiam's projection and prediction heads (shared with FastSiam, docs/methods.md §4.6). */
 export function simsiamHeads(backbone: Backbone, params: Record<string, ParamValue>) {
   const hidden = numberParam(params, 'projection_hidden_dim');
   const outDim = numberParam(params, 'projection_out_dim');

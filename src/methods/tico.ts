@@ -1,7 +1,7 @@
 /**
  * TiCo (Zhu et al. 2022, "TiCo: Transformation Invariance and Covariance Contrast for
  * Self-Supervised Visual Representation Learning", arXiv:2206.10698), as the Lightly benchmarks run
- * it (METHODS.md §4.18):
+ * it (docs/methods.md §4.18):
  *
  *   θ_t ← m·θ_t + (1−m)·θ                   momentum backbone and head, before the forward
  *   z_a = g(f(x_0)),  z_b = g_t(f_t(x_1))    online view 0, momentum view 1 (no gradient)

@@ -1,6 +1,6 @@
 /**
  * VICReg (Bardes et al. 2022, "VICReg: Variance-Invariance-Covariance Regularization for
- * Self-Supervised Learning", arXiv:2105.04906), as the Lightly benchmarks run it (METHODS.md §4.19):
+ * Self-Supervised Learning", arXiv:2105.04906), as the Lightly benchmarks run it (docs/methods.md §4.19):
  *
  *   for each view x_v (separate batches):  z_v = g(f(x_v))
  *   L = λ·MSE(z_0, z_1) + μ·½[v(z_0) + v(z_1)] + ν·[c(z_0) + c(z_1)]      λ = μ = 25, ν = 1, ε = 1e-4

@@ -1,5 +1,5 @@
 /**
- * Projection / prediction heads by Lightly's head builder rule (METHODS.md §4.0): a head is a list
+ * Projection / prediction heads by Lightly's head builder rule (docs/methods.md §4.0): a head is a list
  * of blocks (in → out, norm?, activation?); each block is Linear → norm → activation, and the
  * Linear has a bias iff the block has no norm (unless `bias` says otherwise).
  *

@@ -34,7 +34,7 @@ export type InitSpec =
 /**
  * kind: 'norm' for BatchNorm/LayerNorm affine parameters, 'bias' for every other parameter whose
  * name ends in "bias", 'weight' for the rest. decay: whether the ImageNet scripts' weight-decay
- * exclusion (norm layers and biases get wd 0; METHODS.md §4.0) keeps decay on this parameter.
+ * exclusion (norm layers and biases get wd 0; docs/methods.md §4.0) keeps decay on this parameter.
  */
 export type ParamKind = 'weight' | 'bias' | 'norm';
 export interface ParamSpec {

@@ -1,5 +1,5 @@
 /**
- * Fixed 2-D sin-cos position embedding (METHODS.md §2.3) in the layout of MAE's
+ * Fixed 2-D sin-cos position embedding (docs/methods.md §2.3) in the layout of MAE's
  * get_2d_sincos_pos_embed, which Lightly copies: for token (row i, column j) of a gridH × gridW
  * grid (row-major), the first D/2 channels encode the column j and the last D/2 the row i; each
  * half is [sin(pos·ω_k)] ++ [cos(pos·ω_k)] with ω_k = 1/10000^(k/(D/4)), k < D/4. Prefix (class)

@@ -12,7 +12,7 @@ function norm(x: Tensor): Tensor {
 }
 
 /**
- * LARS as lightly's lars.py (METHODS.md §4.0): with wd ≠ 0, ‖p‖ ≠ 0 and ‖g‖ ≠ 0,
+ * LARS as lightly's lars.py (docs/methods.md §4.0): with wd ≠ 0, ‖p‖ ≠ 0 and ‖g‖ ≠ 0,
  * d = (g + wd·p)·η‖p‖/(‖g‖ + wd‖p‖ + eps); otherwise d = g. Then buf = μ·buf + d, p -= lr·buf.
  * A parameter excluded from decay (weightDecay null) is plain momentum SGD, as lightly's wd-0 group.
  */

@@ -1,6 +1,6 @@
 /**
  * Learning-rate and momentum schedules, computed in TypeScript once per step and fed to the
- * training graph as scalars. Formulas follow METHODS.md §0 and §4.0.
+ * training graph as scalars. Formulas follow docs/methods.md §0 and §4.0.
  */
 
 /** lightly's cosine_schedule: end − (end − start)·(1 + cos(π·step/(maxSteps−1)))/2; `end` from maxSteps−1 on. */

@@ -5,7 +5,7 @@ import { KNOWN_METRICS } from './summary';
 
 /**
  * Table columns: how one run group becomes a display cell (RST / Markdown) and raw CSV values.
- * Display formats follow the benchmarks page (METHODS.md §6.1): fractions with 3 decimals,
+ * Display formats follow the benchmarks page (docs/methods.md §6.1): fractions with 3 decimals,
  * ImageNet1k percentages with 1 decimal, `97.7 Min`, `1.5 GByte`, mean ± std for several seeds.
  */
 

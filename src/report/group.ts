@@ -3,7 +3,7 @@ import type { CollectedRun } from './collect';
 import { differingFields, experimentIdentity } from './experiment';
 import type { RunSummary } from './summary';
 
-/** Runs that differ only by seed form one table row (METHODS.md §5.5). */
+/** Runs that differ only by seed form one table row (docs/methods.md §5.5). */
 export interface GroupKey {
   label: string;
   marker: string;

@@ -2,7 +2,7 @@ import type { CellContext } from './columns';
 import type { Table } from './table';
 
 /**
- * The benchmarks page's csv-table block (METHODS.md §6.1): two-space indentation, every cell
+ * The benchmarks page's csv-table block (docs/methods.md §6.1): two-space indentation, every cell
  * quoted, ", " separators, an empty line before the rows and before each footnote paragraph.
  */
 export function renderRst(table: Table): string {

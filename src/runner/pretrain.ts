@@ -24,7 +24,7 @@ import type { JsonValue, Position, StepResult, Training } from './training';
 
 /**
  * The real Training: one config's data, augmentation, method and optimizer compiled into a single
- * training-step ONNX model and run step by step (METHODS.md §1.0 docs-script conventions).
+ * training-step ONNX model and run step by step (docs/methods.md §1.0 docs-script conventions).
  *
  * Step: the sampler's next batch (shuffled, drop_last) → uint8 images [B, H, W, C] → per-sample
  * view parameters drawn from the run's 'augment' stream → one session.run that augments, runs the
@@ -43,7 +43,7 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * Evaluations: kNN (shared with the floors, runner/backbone-evaluation.ts) and the online linear
  * classifier at epoch ends (evaluate), linear probe and
  * fine-tune after pretraining (postTrainingEvals, src/eval/probe-protocol.ts), all on the method's
- * eval backbone. The online linear classifier (METHODS.md §5.2, eval.online_linear) trains inside
+ * eval backbone. The online linear classifier (docs/methods.md §5.2, eval.online_linear) trains inside
  * the step on the detached training-mode backbone features of view 0 only — the reference uses
  * both views for SimCLR/DCL/DCLW/BarlowTwins/VICReg — with the batch's labels as a data input,
  * its cross-entropy added to the SSL loss, the same optimizer and LR, weight decay 0; metrics.csv's

@@ -43,7 +43,7 @@ export interface Training {
    */
   evaluate(): Promise<Record<string, number>>;
   /**
-   * The evaluations that follow pretraining (linear probe, fine-tune; METHODS.md §5.3, §5.4) of
+   * The evaluations that follow pretraining (linear probe, fine-tune; docs/methods.md §5.3, §5.4) of
    * the current backbone, as summary metrics with their protocols (none when the config enables
    * none). Leaves the training state unchanged and depends only on it and the seed, so running
    * it again after a crash gives the same metrics. `log` receives one line per finished epoch.

@@ -231,7 +231,7 @@ describe('view batches', () => {
   });
 });
 
-describe('token masks (random_token_mask, METHODS.md §2.3)', () => {
+describe('token masks (random_token_mask, docs/methods.md §2.3)', () => {
   test('keep count, class token kept, a partition of the sequence, masking frequency', () => {
     const L = 50;
     const ratio = 0.75;

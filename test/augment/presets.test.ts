@@ -1,5 +1,5 @@
 /**
- * Presets against METHODS.md §3.2 (views, sizes, scales, interpolation, jitter, per-view
+ * Presets against docs/methods.md §3.2 (views, sizes, scales, interpolation, jitter, per-view
  * probabilities) and §3.3 (benchmark transforms), config wiring, and byte-identical views per seed.
  */
 import * as path from 'node:path';
@@ -16,7 +16,7 @@ import { fixtureImages } from './fixtures';
 
 const summary = (p: AugmentPreset) => p.views.map((v) => `${v.size}:${v.scale.join('-')}:${v.interpolation[2]}`);
 
-describe('class defaults (METHODS.md §3.2)', () => {
+describe('class defaults (docs/methods.md §3.2)', () => {
   test('views, crop sizes, scales, interpolation', () => {
     const at = (id: PresetId) => summary(buildPreset(id, 224));
     expect(at('simclr')).toEqual(Array(2).fill('224:0.08-1:l'));
@@ -64,7 +64,7 @@ describe('class defaults (METHODS.md §3.2)', () => {
   });
 });
 
-describe('benchmark transforms (METHODS.md §3.3)', () => {
+describe('benchmark transforms (docs/methods.md §3.3)', () => {
   test('every listed override is a field of its preset and builds', () => {
     for (const [bench, table] of Object.entries(BENCHMARK_TRANSFORMS)) {
       for (const [id, t] of Object.entries(table)) {

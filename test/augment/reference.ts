@@ -209,7 +209,7 @@ export function normalizeToCHW(im: Img, mean: readonly number[], std: readonly n
 }
 
 /**
- * One view of one sample through the reference transforms in METHODS.md §3.1 order, driven by the
+ * One view of one sample through the reference transforms in docs/methods.md §3.1 order, driven by the
  * sample's parameter row (params.ts layout): crop → resize → flips → jitter slots → grayscale →
  * blur ↔ solarise (order per view) → channels → normalise.
  */

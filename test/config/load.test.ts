@@ -81,7 +81,7 @@ describe('defaults', () => {
     }
   });
 
-  test('method params from METHODS.md §4 keep their documented defaults', () => {
+  test('method params from docs/methods.md §4 keep their documented defaults', () => {
     const params = (id: string) => load(write(`d-${id}.yaml`, `method: {name: ${id}}\n`)).method.params;
     expect(params('barlowtwins').lambda).toBe(0.005);
     expect(params('vicreg')).toMatchObject({ lambda: 25, mu: 25, nu: 1 });

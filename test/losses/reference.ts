@@ -1,5 +1,5 @@
 /**
- * Plain float64 re-implementations of the loss formulas of METHODS.md §4, written from the spec
+ * Plain float64 re-implementations of the loss formulas of docs/methods.md §4, written from the spec
  * with loops (no graph code), to check the ONNX losses against.
  */
 export type Matrix = number[][];

@@ -5,7 +5,7 @@ import { buildMethodStep, createMethod, probe, rows } from './support';
 const OUT = 16;
 const HEAD = ['method.params.projection_hidden_dim=16', `method.params.projection_out_dim=${OUT}`];
 
-describe('barlowtwins method (METHODS.md §4.1)', () => {
+describe('barlowtwins method (docs/methods.md §4.1)', () => {
   it('CIFAR-10 head Lin(nb)–BN–ReLU–Lin(with bias); 3 layers = BarlowTwinsProjectionHead', () => {
     const names = (set: string[]) => createMethod('barlowtwins', { set }).method.networks[1].module.parameters('p').map((p) => p.name);
     expect(names(HEAD)).toEqual(['p.layers.0.weight', 'p.layers.1.weight', 'p.layers.1.bias', 'p.layers.3.weight', 'p.layers.3.bias']);

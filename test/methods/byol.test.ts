@@ -5,7 +5,7 @@ import { buildMethodStep, createMethod, emaPairs, maxAbsDiff, probe, rows } from
 const OUT = 8;
 const HEADS = ['method.params.projection_hidden_dim=16', `method.params.projection_out_dim=${OUT}`, 'method.params.prediction_hidden_dim=16'];
 
-describe('byol method (METHODS.md §4.2, CIFAR-10 docs script)', () => {
+describe('byol method (docs/methods.md §4.2, CIFAR-10 docs script)', () => {
   it('mean of the two prediction-vs-target directions; target = deep copy moving by (1 − m) per step', async () => {
     const s = await buildMethodStep('byol', { set: HEADS });
     const b = s.batch;

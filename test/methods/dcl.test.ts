@@ -5,7 +5,7 @@ import { buildMethodStep, probe, rows } from './support';
 describe.each([
   ['dcl', undefined],
   ['dclw', 0.5],
-] as const)('%s method (METHODS.md §4.3/§4.4)', (name, sigma) => {
+] as const)('%s method (docs/methods.md §4.3/§4.4)', (name, sigma) => {
   it('trains: the step loss is the decoupled loss of the two views\' SimCLR-head projections', async () => {
     const s = await buildMethodStep(name, { set: ['method.params.projection_hidden_dim=32', 'method.params.projection_out_dim=16'] });
     expect(s.method.views).toBe(2);

@@ -4,7 +4,7 @@ import { buildMethodStep, probe, rows } from './support';
 
 const OUT = 16;
 
-describe('fastsiam method (METHODS.md §4.6)', () => {
+describe('fastsiam method (docs/methods.md §4.6)', () => {
   it('four views; each prediction against the mean of the other three projections, averaged', async () => {
     const s = await buildMethodStep('fastsiam', { set: ['method.params.projection_hidden_dim=16', `method.params.projection_out_dim=${OUT}`, 'method.params.prediction_hidden_dim=8'] });
     expect(s.method.views).toBe(4);

@@ -6,7 +6,7 @@ import { buildMethodStep, createMethod, emaPairs, maxAbsDiff, probe, rows } from
 const HEAD = ['method.params.projection_hidden_dim=16', 'method.params.projection_out_dim=8'];
 const OUT = 8;
 
-describe('moco method (METHODS.md §4.9, CIFAR-10 docs script)', () => {
+describe('moco method (docs/methods.md §4.9, CIFAR-10 docs script)', () => {
   it('symmetric loss over a queue with two enqueues per step; pointer wraps; shuffled keys are unshuffled; EMA by (1 − m)', async () => {
     const bankSize = 40;
     const s = await buildMethodStep('moco', { set: [...HEAD, `method.params.memory_bank_size=${bankSize}`] });
@@ -16,7 +16,7 @@ describe('moco method (METHODS.md §4.9, CIFAR-10 docs script)', () => {
       ['backbone_momentum', 'ema', 'backbone', 'backbone'], ['projection_head_momentum', 'ema', 'projection_head', 'projection_head'],
     ]);
     expect(s.method.emaMomentum!({ epoch: 3, totalEpochs: 200, globalStep: 50, totalSteps: 1000 })).toBe(0.99);
-    // Initial queue: N(0, 1) rows, each of unit L2 norm; pointer 0 (METHODS.md §4.0).
+    // Initial queue: N(0, 1) rows, each of unit L2 norm; pointer 0 (docs/methods.md §4.0).
     const bank0 = rows(s.initial.get('queue.bank')!, OUT);
     expect(bank0).toHaveLength(bankSize);
     for (const r of bank0) expect(Math.hypot(...r)).toBeCloseTo(1, 5);

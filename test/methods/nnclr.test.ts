@@ -4,7 +4,7 @@ import { buildMethodStep, maxAbsDiff, probe, rows } from './support';
 
 const OUT = 8;
 
-describe('nnclr method (METHODS.md §4.10, CIFAR-10 docs script)', () => {
+describe('nnclr method (docs/methods.md §4.10, CIFAR-10 docs script)', () => {
   it('NT-Xent of support-set neighbours against the other view\'s predictions; z1 enqueued raw', async () => {
     const bankSize = 24;
     const s = await buildMethodStep('nnclr', {

@@ -1,5 +1,5 @@
 /**
- * SimCLR's networks as METHODS.md §4.12 lays them out, named like lightly's SimCLR model
+ * SimCLR's networks as docs/methods.md §4.12 lays them out, named like lightly's SimCLR model
  * (`backbone.*`, `projection_head.layers.*`) so weights exchange with PyTorch by name.
  */
 import * as path from 'node:path';

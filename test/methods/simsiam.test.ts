@@ -5,7 +5,7 @@ import { buildMethodStep, createMethod, probe, rows } from './support';
 const OUT = 16;
 const HEADS = ['method.params.projection_hidden_dim=16', `method.params.projection_out_dim=${OUT}`, 'method.params.prediction_hidden_dim=8'];
 
-describe('simsiam method (METHODS.md §4.14)', () => {
+describe('simsiam method (docs/methods.md §4.14)', () => {
   it('CIFAR-10 heads: 2-layer projection ending in an affine BN; 3 layers end in BN without affine', () => {
     const names = (set: string[]) => createMethod('simsiam', { set }).method.networks[1].module.parameters('p').map((p) => p.name);
     expect(names(HEADS)).toEqual(['p.layers.0.weight', 'p.layers.1.weight', 'p.layers.1.bias', 'p.layers.3.weight', 'p.layers.4.weight', 'p.layers.4.bias']);

@@ -5,7 +5,7 @@ import { buildMethodStep, createMethod, maxAbsDiff, probe, rows } from './suppor
 const OUT = 8;
 const HEAD = ['method.params.projection_hidden_dim=16', `method.params.projection_out_dim=${OUT}`];
 
-describe('tico method (METHODS.md §4.18)', () => {
+describe('tico method (docs/methods.md §4.18)', () => {
   it('momentum follows cosine 0.996 → 1.0 on the epoch index', () => {
     const { method } = createMethod('tico', { set: HEAD });
     const at = (epoch: number) => method.emaMomentum!({ epoch, totalEpochs: 5, globalStep: 1234, totalSteps: 99999 });

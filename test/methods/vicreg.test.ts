@@ -4,7 +4,7 @@ import { buildMethodStep, probe, rows } from './support';
 
 const OUT = 16;
 
-describe('vicreg method (METHODS.md §4.19)', () => {
+describe('vicreg method (docs/methods.md §4.19)', () => {
   it('the step loss is 25·inv + 25·var + 1·cov of the two views\' projections; the terms are logged', async () => {
     const s = await buildMethodStep('vicreg', { set: ['method.params.projection_hidden_dim=16', `method.params.projection_out_dim=${OUT}`] });
     // Imagenette default: 3 Linears (BarlowTwinsProjectionHead layout).

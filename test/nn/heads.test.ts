@@ -27,7 +27,7 @@ function layout(head: ProjectionHead): string {
   return parts.join('–');
 }
 
-describe('head builder rule (METHODS.md §4.0)', () => {
+describe('head builder rule (docs/methods.md §4.0)', () => {
   it.each([
     ['SimCLR', simclrProjectionHead(512, 512, 128), 'Lin(512→512, nb)–BN–ReLU–Lin(512→128, nb)–BN'],
     ['MoCo', mocoProjectionHead(512, 512, 128), 'Lin(512→512)–ReLU–Lin(512→128)'],

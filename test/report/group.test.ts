@@ -8,7 +8,7 @@ import { makeSummary } from './fixtures';
 const run = (overrides: Partial<RunSummary>, inputIndex = 0): CollectedRun => ({ summary: makeSummary(overrides), file: 'x/summary.json', inputIndex });
 const knn = (value: number) => ({ knn_top1: { value, protocol: 'knn' } });
 
-describe('grouping seeds (METHODS.md §5.5)', () => {
+describe('grouping seeds (docs/methods.md §5.5)', () => {
   test('mean and population std (ddof 0), as numpy.mean / numpy.std', () => {
     expect(meanAndStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(1.25) });
     expect(meanAndStd([0.5])).toEqual({ mean: 0.5, std: 0 });

@@ -1,5 +1,5 @@
 /**
- * The published benchmark numbers (METHODS.md §1.1-§1.4, link data §6.3), transcribed as test
+ * The published benchmark numbers (docs/methods.md §1.1-§1.4, link data §6.3), transcribed as test
  * inputs. The golden tests turn them into summary.json files and render them with the CLI.
  * `pageTensorboard` is the Tensorboard cell of the benchmarks page version kept in
  * test/report/golden/imagenet1k.rst (rows without it are not on that page).

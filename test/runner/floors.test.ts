@@ -1,7 +1,7 @@
 /**
  * The floor rows as ordinary runs (`ssl-bench run` with method none, train.epochs 0) on a tiny
  * generated Fashion-MNIST idx dataset: the raw-pixel floor against an independent kNN written
- * here (METHODS.md §5.1), the random-init floor against the inference path fed the initial
+ * here (docs/methods.md §5.1), the random-init floor against the inference path fed the initial
  * weights a real run of the same seed starts from, the run directory's files, and rerun/resume.
  */
 import * as fs from 'node:fs';
@@ -55,7 +55,7 @@ function writeIdx(dir: string, prefix: string, split: Split): void {
   fs.writeFileSync(path.join(dir, `${prefix}-labels-idx1-ubyte`), idxLabels(split.labels));
 }
 
-/** METHODS.md §5.1 in plain loops: cosine similarity, k nearest, weights exp(s/t), class scores ranked. */
+/** docs/methods.md §5.1 in plain loops: cosine similarity, k nearest, weights exp(s/t), class scores ranked. */
 function referenceKnn(bank: Float64Array[], bankLabels: number[], queries: Float64Array[], queryLabels: number[]): { top1: number; top5: number } {
   const unit = (v: Float64Array): Float64Array => {
     const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));

@@ -1,7 +1,7 @@
 /**
  * The raw-pixel "backbone" of the floor rows (method none): the normalised image itself, flattened
  * in NCHW order, as a feature vector. No parameters, no buffers: kNN on its output is kNN on the
- * mean/std-normalised pixels (METHODS.md §5.1 with f = the image), the floor every method must beat.
+ * mean/std-normalised pixels (docs/methods.md §5.1 with f = the image), the floor every method must beat.
  */
 import { reshape, type Tensor } from '../../graph';
 import { Module, type ForwardContext } from '../module';

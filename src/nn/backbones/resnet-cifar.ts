@@ -1,5 +1,5 @@
 /**
- * ResNet-18, CIFAR variant (METHODS.md §2.1; the torch twin is ResNet18Cifar in
+ * ResNet-18, CIFAR variant (docs/methods.md §2.1; the torch twin is ResNet18Cifar in
  * scripts/torch_reference.py): Conv3×3(stride 1, no bias) → BN stem with no ReLU and no max-pool,
  * four stages of two BasicBlocks with option-B projection shortcuts (`shortcut.0` conv1×1,
  * `shortcut.1` BN), global average pool. Framework-default init (nn.Conv2d's kaiming_uniform(a=√5)).

@@ -1,5 +1,5 @@
 /**
- * torchvision ResNet-18 / ResNet-50 without the fc (METHODS.md §2.2), with torchvision's names
+ * torchvision ResNet-18 / ResNet-50 without the fc (docs/methods.md §2.2), with torchvision's names
  * (conv1, bn1, layer1.0.conv1, layer2.0.downsample.0 / .1, ...) and init (convs
  * kaiming_normal(fan_out, relu), BN γ=1 β=0, no zero-init of residual BNs): Conv7×7/2 → BN → ReLU →
  * MaxPool3×3/2 → four stages → global average pool. Bottleneck strides on its 3×3 conv (v1.5).

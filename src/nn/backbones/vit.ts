@@ -1,5 +1,5 @@
 /**
- * Vision Transformer with timm's parameter names (METHODS.md §2.3): `cls_token` [1,1,D],
+ * Vision Transformer with timm's parameter names (docs/methods.md §2.3): `cls_token` [1,1,D],
  * `pos_embed` [1,1+L,D], `patch_embed.proj.{weight,bias}`, `blocks.i.norm1`, `blocks.i.attn.qkv`,
  * `blocks.i.attn.proj`, `blocks.i.norm2`, `blocks.i.mlp.fc1`, `blocks.i.mlp.fc2`, `norm`.
  * Pre-norm blocks (LN eps 1e-6, qkv bias, exact GELU MLP), final LN; the feature is the class
