@@ -5,8 +5,10 @@
 # suite continues where it stopped (add --resume to continue unfinished runs from their checkpoints).
 #
 # Two streams side by side with one ORT thread each: a width-0.125 step gains nothing from a second
-# thread, so this halves the wall time on a 2-core machine (about 70 minutes for the suite, plus
-# about 35 for simclr-ep40 and barlowtwins-ep40, one per stream). STREAMS=1 runs everything in one
+# thread, so this halves the wall time on a 2-core machine (about 70 minutes for the eleven
+# first methods; the nine added since took 16-70 minutes each on a heavily loaded machine, less on
+# a quiet one; plus about 35
+# for simclr-ep40 and barlowtwins-ep40, one per stream). STREAMS=1 runs everything in one
 # stream with every core instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,7 @@ fi
 
 order=BarlowTwins,BYOL,DCL,DCLW,DINO,FastSiam,MAE,MSN,Moco,NNCLR,PMSN,SimCLR,SimMIM,SimSiam,SMoG,SwaV,SwaVQueue,TiCo,VICReg,VICRegL,"Raw pixels (floor)","Random init (floor)"
 title="Fashion-MNIST CPU benchmark results"
-footnote="Fashion-MNIST (Debian's copy), 1000 train / 500 test images per class, 28 px, 1 channel; ResNet-18-CIFAR at width 0.125 (64-d features); kNN k=200, t=0.1 on the backbone features, max over epochs; Fashion-MNIST views for every method (configs/fashion-mnist/base.yaml). Runtime: pretraining wall clock incl. per-epoch kNN, two runs side by side on a 2-core CPU (--threads 1 each). Memory: peak process RSS."
+footnote="Fashion-MNIST (Debian's copy), 1000 train / 500 test images per class, 28 px, 1 channel; ResNet-18-CIFAR at width 0.125 (64-d features); kNN k=200, t=0.1 on the backbone features, max over epochs; Fashion-MNIST views for every method (configs/fashion-mnist/base.yaml). ViT rows (MAE, MSN, PMSN, SimMIM, ViT floor): ViT-S layout at width 1/6 (64-d), patch 4, 4 blocks (configs/fashion-mnist/vit-base.yaml). Runtime: pretraining wall clock incl. per-epoch kNN, two runs side by side on a 2-core CPU (--threads 1 each); the DINO, MAE, MSN, PMSN, SimMIM, SMoG, SwaV, SwaVQueue and VICRegL runs shared the machine with up to eight other processes (load average 14-20), so their runtimes are inflated and not comparable with the other rows. Memory: peak process RSS."
 for format in rst md; do
   "${cli[@]}" table "$out" --format "$format" --title "$title" --order "$order" --footnote "$footnote" --out "$out/table.$format"
 done

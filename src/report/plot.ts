@@ -66,29 +66,31 @@ function findMetricsFiles(input: string): string[] {
   return files;
 }
 
-interface RunIdentity { label: string; seed: number | null; dirName: string; batchSize: number | null; epochs: number | null }
+interface RunIdentity { label: string; seed: number | null; dirName: string; backbone: string | null; batchSize: number | null; epochs: number | null }
 
 function identify(metricsFile: string): RunIdentity {
   const dir = path.dirname(path.resolve(metricsFile));
   const parent = path.basename(path.dirname(dir));
   const dirName = /^seed\d+$/.test(path.basename(dir)) ? `${parent}/${path.basename(dir)}` : path.basename(dir);
   const summaryFile = path.join(dir, SUMMARY_FILE);
-  if (!fs.existsSync(summaryFile)) return { label: dirName, seed: null, dirName, batchSize: null, epochs: null };
+  if (!fs.existsSync(summaryFile)) return { label: dirName, seed: null, dirName, backbone: null, batchSize: null, epochs: null };
   const summary = readSummary(summaryFile);
-  return { label: `${summary.label}${summary.marker}`, seed: summary.seed, dirName, batchSize: summary.batch_size, epochs: summary.epochs };
+  return { label: `${summary.label}${summary.marker}`, seed: summary.seed, dirName, backbone: summary.backbone_label, batchSize: summary.batch_size, epochs: summary.epochs };
 }
 
 /**
- * A legend label that tells apart runs sharing a table label: the batch size and/or epochs where
- * those differ (as the tables' columns would), then the seed, or else the directory name.
+ * A legend label that tells apart runs sharing a table label: the backbone, batch size and/or
+ * epochs where those differ (as the tables' columns would), then the seed, or else the directory name.
  */
 function distinctLabel(id: RunIdentity, ids: readonly RunIdentity[]): string {
   const group = ids.filter((other) => other.label === id.label);
   if (group.length < 2) return id.label;
-  const varies = (key: 'batchSize' | 'epochs'): boolean => new Set(group.map((other) => other[key])).size > 1;
-  const parts = [...(varies('batchSize') ? [`bs ${id.batchSize}`] : []), ...(varies('epochs') ? [`${id.epochs} ep`] : [])];
+  const varies = (key: 'backbone' | 'batchSize' | 'epochs'): boolean => new Set(group.map((other) => other[key])).size > 1;
+  const parts = [
+    ...(varies('backbone') ? [`${id.backbone}`] : []), ...(varies('batchSize') ? [`bs ${id.batchSize}`] : []), ...(varies('epochs') ? [`${id.epochs} ep`] : []),
+  ];
   const label = parts.length > 0 ? `${id.label} (${parts.join(', ')})` : id.label;
-  const twins = group.filter((other) => other.batchSize === id.batchSize && other.epochs === id.epochs);
+  const twins = group.filter((other) => other.backbone === id.backbone && other.batchSize === id.batchSize && other.epochs === id.epochs);
   if (twins.length < 2) return label;
   const sameSeed = twins.filter((other) => other.seed === id.seed).length > 1;
   return id.seed === null || sameSeed ? `${label} (${id.dirName})` : `${label} seed ${id.seed}`;

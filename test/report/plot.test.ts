@@ -56,6 +56,16 @@ test('runs sharing a label are told apart by what differs: epochs or batch size,
   ]);
 });
 
+test('floors of two backbones sharing a label are told apart by the backbone', () => {
+  const add = (name: string, backbone: string) => {
+    const dir = writeRun(tmp, name, makeSummary({ label: 'Random init (floor)', seed: 0, run_name: name, epochs: 0, backbone_label: backbone }));
+    writeFileAtomic(path.join(dir, 'metrics.csv'), metricsCsv(rows(1, () => 0.5)));
+  };
+  add('floor-random-init', 'Res18');
+  add('floor-random-init-vit', 'ViT/4');
+  expect(collectSeries([tmp], 'knn_top1').map((s) => s.label)).toEqual(['Random init (floor) (Res18)', 'Random init (floor) (ViT/4)']);
+});
+
 test('ssl-bench plot writes an SVG with every run label and a PNG of the SVG size times --scale', async () => {
   addRun('simclr', 'SimCLR', 0, rows(8, (e) => 0.3 + e * 0.05));
   addRun('byol', 'BYOL', 0, rows(8, (e) => 0.25 + e * 0.06));
