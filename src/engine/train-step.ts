@@ -52,6 +52,11 @@ export interface ParamGroupInputs {
   readonly lr?: boolean;
   readonly weightDecay?: boolean;
   readonly update?: boolean;
+  /**
+   * While masked, the group's gradients still count in the clip norm (lightly's DINO clips the
+   * gradients and only then cancels the frozen last layer's, `cancel_last_layer_gradients`).
+   */
+  readonly clippedWhileFrozen?: boolean;
 }
 
 /** What a transform may read while it builds the next value of one state entry. */
@@ -332,10 +337,11 @@ export function buildTrainStep(spec: TrainStepSpec): TrainStepModel {
   };
   let grads = rawGrads;
   if (spec.gradClipNorm) {
-    // A parameter frozen this step has no gradient in torch, so it has no share in the norm.
+    // A parameter frozen this step has no gradient in torch, so it has no share in the norm
+    // (unless its gradient is cancelled only after clipping: clippedWhileFrozen).
     const counted = reached.map((i) => {
-      const update = groupOf.get(spec.trainable[i].name)?.update;
-      return update ? where(trainsNow(update), rawGrads[i]!, 0) : rawGrads[i]!;
+      const group = groupOf.get(spec.trainable[i].name);
+      return group?.update && !group.spec.clippedWhileFrozen ? where(trainsNow(group.update), rawGrads[i]!, 0) : rawGrads[i]!;
     });
     const clipped = g.scope('clip', () => clipGradNorm(counted, spec.gradClipNorm!));
     grads = rawGrads.map(() => null);

@@ -68,8 +68,11 @@ export const dino: Method = {
       : {};
     const lastLayerTrains = (at: SchedulePoint) => at.epoch >= freezeEpochs;
     const paramGroups: ParamGroup[] = [
-      { name: 'dino_last_layer_g', params: (n) => n === 'head.last_layer.weight_g', trains: (at) => !normLastLayer && lastLayerTrains(at), ...weightDecay },
-      ...(freezeEpochs > 0 ? [{ name: 'dino_last_layer', params: (n: string) => n === 'head.last_layer.weight_v', trains: lastLayerTrains, ...weightDecay }] : []),
+      // lightly clips the gradients, then cancels the last layer's in its frozen epochs
+      // (ImageNet1k R50 script: clip_gradients, then cancel_last_layer_gradients), so those still
+      // count in the clip norm; a frozen norm (requires_grad False) never has a gradient.
+      { name: 'dino_last_layer_g', params: (n) => n === 'head.last_layer.weight_g', trains: (at) => !normLastLayer && lastLayerTrains(at), clippedWhileFrozen: !normLastLayer, ...weightDecay },
+      ...(freezeEpochs > 0 ? [{ name: 'dino_last_layer', params: (n: string) => n === 'head.last_layer.weight_v', trains: lastLayerTrains, clippedWhileFrozen: true, ...weightDecay }] : []),
       ...(typeof wdEnd === 'number' ? [{ name: 'dino', params: () => true, ...weightDecay }] : []),
     ];
     return {

@@ -137,6 +137,12 @@ export interface ParamGroup {
   readonly weightDecay?: number | ((at: SchedulePoint, configured: number) => number);
   /** Whether the group trains at this step; false leaves it as torch leaves a parameter whose grad is None. */
   trains?(at: SchedulePoint): boolean;
+  /**
+   * While `trains` is false the group's gradients still count in train.grad_clip_norm's global norm:
+   * the reference computes them, clips, and only then drops them (lightly's DINO
+   * `cancel_last_layer_gradients` after `clip_gradients`). Default false (grad None: no share).
+   */
+  readonly clippedWhileFrozen?: boolean;
 }
 
 /** An in-graph rewrite of state entries (see the header and engine/train-step.ts StateTransform). */

@@ -80,6 +80,7 @@ export class AssembledMethod {
       this.groups.push({
         name: group.name, params,
         lr: group.lrScale !== undefined, weightDecay: group.weightDecay !== undefined, update: group.trains !== undefined,
+        clippedWhileFrozen: group.clippedWhileFrozen ?? false,
       });
     }
     for (const t of method.transforms ?? []) {

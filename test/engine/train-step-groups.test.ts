@@ -224,6 +224,29 @@ describe('training step: parameter groups with per-step scalars', () => {
     await runner.release();
   });
 
+  it('gradient clipping: a masked group with clippedWhileFrozen counts in the norm but is not updated (DINO: clip, then cancel)', async () => {
+    const maxNorm = 0.05;
+    const model = buildTrainStep(spec(sgd({ momentum: 0 }), {
+      gradClipNorm: maxNorm, groups: [{ name: 'head', params: HEAD, lr: true, weightDecay: true, update: true, clippedWhileFrozen: true }],
+    }));
+    const runner = await TrainStepRunner.create(model, initial(), opts);
+    const before = snapshot(runner);
+    const ref = await reference(before);
+    const r = await runner.step(data(), feedScalars({ lr: 0.1, wd: 0, headLr: 0.1, headWd: 0, update: 0 }));
+    const sq = (p: { name: string }) => ref.get(`grad:${p.name}`)!.reduce((a, g) => a + g * g, 0);
+    const norm = Math.sqrt(params.reduce((acc, p) => acc + sq(p), 0));
+    expect(r.metrics.grad_norm).toBeCloseTo(norm, 5);
+    expect(norm).toBeGreaterThan(Math.sqrt(params.filter((p) => !HEAD.includes(p.name)).reduce((acc, p) => acc + sq(p), 0)) * 1.0001);
+    const coef = maxNorm / (norm + 1e-6);
+    for (const p of params) {
+      const expected = HEAD.includes(p.name)
+        ? Float64Array.from(before.get(p.name)!)
+        : Float64Array.from(before.get(p.name)!, (v, i) => v - 0.1 * coef * ref.get(`grad:${p.name}`)![i]);
+      expect(maxRelDiff(runner.state.data(p.name) as Float32Array, expected)).toBeLessThan(1e-5);
+    }
+    await runner.release();
+  });
+
   it('build errors: a group member that is not trainable, a parameter in two groups, a missing scalar feed', async () => {
     expect(() => buildTrainStep(spec(sgd({ momentum: 0.9 }), { groups: [{ name: 'g', params: ['net.9.weight'], update: true }] })))
       .toThrow(/group 'g': 'net\.9\.weight' is not a trainable parameter/);
