@@ -2,7 +2,7 @@ import { Rng } from '../../src/data/rng';
 import { PROBE_PREFIX, linearProbe, type LabelledFeatures } from '../../src/eval/linear';
 
 /** Gaussian blobs around well-separated class centres: linearly separable with a wide margin. */
-function separable(seed: number, n: number, dim: number, numClasses: number): LabelledFeatures {
+function separable(seed: number, n: number, dim: number, numClasses: number): LabelledFeatures & { features: Float32Array } {
   const rng = new Rng(seed);
   const centres = Float32Array.from({ length: numClasses * dim }, (_, i) => (i % dim === Math.floor(i / dim) % dim ? 4 : 0));
   const labels = Int32Array.from({ length: n }, () => rng.int(numClasses));
@@ -12,7 +12,7 @@ function separable(seed: number, n: number, dim: number, numClasses: number): La
 }
 
 /** Full-batch softmax cross-entropy + torch SGD momentum in float64, from zero weights. */
-function referenceSgd(data: LabelledFeatures, dim: number, numClasses: number, lrs: number[], momentum: number) {
+function referenceSgd(data: LabelledFeatures & { features: Float32Array }, dim: number, numClasses: number, lrs: number[], momentum: number) {
   const n = data.labels.length;
   const W = new Float64Array(numClasses * dim);
   const b = new Float64Array(numClasses);

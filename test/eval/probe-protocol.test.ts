@@ -170,6 +170,7 @@ describe('augmentedTrainFeatures (the reference linear-probe train views)', () =
     const { session } = await createSession(model.modelBytes, 'cpu', { threads: 1 });
     try {
       const viaViews = (await identity.embed(0)).features;
+      if (!(viaViews instanceof Float32Array)) throw new Error('augmented features of a small set are expected in memory');
       const viaEval = await embedEvalImages(session, model, images, indices, 8);
       let maxDiff = 0;
       let maxAbs = 0;
