@@ -121,7 +121,7 @@ describe('output shapes', () => {
     expect(() => createBackbone('resnet34')).toThrow(UserError);
     expect(() => createBackbone('resnet34')).toThrow(/backbone 'resnet34' is unknown; allowed: resnet18-cifar, resnet18, resnet50, vit-s16, vit-b16, vit-b32/);
     expect(() => createBackbone('vit-s16', { splitBn: 8 })).toThrow(/splitBn applies to ResNets only/);
-    expect(() => createBackbone('vit-b32', { imageSize: 100 })).toThrow(/imageSize 100 must be a positive multiple of the patch size 32/);
+    expect(() => createBackbone('vit-b32', { imageSize: 100 })).toThrow(/backbone 'vit-b32': image size 100 \(augmentation.input_size\) must be a positive multiple of the patch size 32/);
     expect(() => createBackbone('resnet18', { width: 0 })).toThrow(/width 0 must be a number > 0/);
   });
 });
