@@ -22,7 +22,7 @@ const dist = (p) => require(path.join(ROOT, 'dist', p));
 const TORCH_PYTHON = '/usr/bin/python3';
 
 function parseArgs(argv) {
-  const o = { widths: [8, 16, 64], images: 1024, batch: 256, rounds: 3, threads: os.availableParallelism(), torch: true, nchwc: 'auto' };
+  const o = { widths: [8, 16, 64], images: 1024, batch: 256, rounds: 3, threads: os.availableParallelism(), torch: true, nchwc: 'off' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = () => {

@@ -24,8 +24,9 @@
  * then says so on every line. Threads: both sides use --threads (capped at the core count). --profile writes an ORT
  * profile (JSON trace) and prints the time per op type. --no-spin makes ORT's idle threads sleep
  * instead of spinning (on a loaded shared machine: median 12.8 s vs 15.0 s at batch 64, A/B).
- * --nchwc auto (default) builds the step with ORT's NCHWc convolutions at this CPU's channel block
- * (src/graph/ops/conv.ts setConvNchwcBlockSize; 16 with AVX-512F, 8 with AVX2); off: plain ONNX Conv.
+ * --nchwc off (default, what `ssl-bench run` builds today): plain ONNX Conv; auto: ORT's NCHWc
+ * convolutions at this CPU's channel block (src/graph/ops/conv.ts setConvNchwcBlockSize; 16 with
+ * AVX-512F, 8 with AVX2), an opt-in path that runs do not use yet.
  * scripts/bench-embed.js does the same comparison for the kNN embedding (inference) throughput.
  */
 'use strict';
@@ -43,7 +44,7 @@ const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and
   + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
 
 function parseArgs(argv) {
-  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'auto' };
+  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'off' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {

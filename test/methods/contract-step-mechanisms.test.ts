@@ -121,8 +121,8 @@ describe('method contract: groups, transforms, scalars and host hooks in a run',
     const scaled: MethodInstance = { ...instance, paramGroups: [...instance.paramGroups!, { name: 'slow', params: (n) => n.startsWith('backbone.conv1'), lrScale: (at) => 0.1 * (at.epoch + 1) }] };
     const assembled = new AssembledMethod(scaled, new Rng(1));
     expect(assembled.groups).toEqual([
-      { name: 'last', params: [LAST], lr: false, weightDecay: true, update: true },
-      { name: 'slow', params: ['backbone.conv1.weight'], lr: true, weightDecay: false, update: false },
+      { name: 'last', params: [LAST], lr: false, weightDecay: true, update: true, clippedWhileFrozen: false },
+      { name: 'slow', params: ['backbone.conv1.weight'], lr: true, weightDecay: false, update: false, clippedWhileFrozen: false },
     ]);
     expect(assembled.scalars).toEqual(['toy.temperature']);
     const at = (epoch: number, globalStep: number): SchedulePoint => ({ epoch, totalEpochs: 2, globalStep, totalSteps: 10 });
