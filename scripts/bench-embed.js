@@ -10,7 +10,7 @@
  * Rounds alternate the two sides (one pass over all images each) so load from other processes
  * hits both alike; images/s is the median over rounds. The ratio is PyTorch's time / ours per
  * image written as ssl-bench / PyTorch time (< 1: ssl-bench faster), like bench:step. --nchwc as in
- * bench-step.js (ORT NCHWc convolutions at this CPU's channel block; default auto).
+ * bench-step.js (ORT NCHWc convolutions at this CPU's channel block; default off, as runs embed today).
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
