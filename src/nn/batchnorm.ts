@@ -1,5 +1,5 @@
 /**
- * Batch normalisation as torch does it (METHODS.md §0): training mode normalises with the batch
+ * Batch normalisation as torch does it (docs/methods.md §0): training mode normalises with the batch
  * mean and biased variance and moves the running statistics with momentum 0.1 towards the batch
  * mean and the *unbiased* variance (M/(M−1), M = values per channel); eval mode uses the running
  * statistics. The updates are recorded with ctx.setBuffer, so two passes through one layer (two
@@ -107,7 +107,7 @@ export class BatchNorm2d extends BatchNormBase {
 }
 
 /**
- * Lightly's SplitBatchNorm (MoCo on CIFAR, METHODS.md §2.1): in training, sample n belongs to split
+ * Lightly's SplitBatchNorm (MoCo on CIFAR, docs/methods.md §2.1): in training, sample n belongs to split
  * n mod k; each split is normalised with its own batch statistics and moves its own running
  * statistics, stored as torch does in `running_mean`/`running_var` of shape [C·k] (split s at
  * s·C…s·C+C−1); γ and β are shared. In eval mode the per-split running statistics are averaged
