@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { UserError } from '../errors';
@@ -27,6 +28,17 @@ interface PlannedRun {
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+/**
+ * --threads: at most this machine's cores. More intra-op threads than cores only measure contention
+ * (a quickstart ran at 1.8 img/s with them).
+ */
+function threadCount(value: string): number {
+  const n = positiveInteger(value);
+  const cores = os.availableParallelism();
+  if (n > cores) throw new InvalidArgumentError(`${n} is more than this machine's ${cores} cores; use at most ${cores}`);
   return n;
 }
 
@@ -63,7 +75,7 @@ export function registerRun(program: Command): void {
     .option('--resume', 'continue unfinished runs from their last checkpoint')
     .option('--force', 'rerun even when a finished result exists')
     .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger)
-    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core). CPU results are reproducible for a config, seed and thread count; conv weight gradients are computed so that the count does not change them (the CI ResNet run is bitwise equal at 1 and 4 threads), other layers are not checked for every shape, so the count is recorded in summary.json and --resume must use the same one', positiveInteger);
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core). CPU results are reproducible for a config, seed and thread count; conv weight gradients are computed so that the count does not change them (the CI ResNet run is bitwise equal at 1 and 4 threads), other layers are not checked for every shape, so the count is recorded in summary.json and --resume must use the same one; at most the core count', threadCount);
   addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
     const set = opts.maxSteps !== undefined ? [...(opts.set ?? []), `train.max_steps=${opts.maxSteps}`] : opts.set ?? [];
     const expanded = expandConfigArgs(files);

@@ -241,6 +241,11 @@ describe('run', () => {
     const bad = await cli('run', SIMCLR, '--threads', '1.5');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("option '--threads <n>' argument '1.5' is invalid. expected an integer >= 1");
+    // More intra-op threads than cores only measure contention.
+    const cores = os.availableParallelism();
+    const tooMany = await cli('run', SIMCLR, '--threads', String(cores + 1));
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toContain(`option '--threads <n>' argument '${cores + 1}' is invalid. ${cores + 1} is more than this machine's ${cores} cores; use at most ${cores}`);
   });
 
   test('eval.knn.k larger than the kNN bank is an error before training, and leaves no directory', async () => {
