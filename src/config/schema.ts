@@ -135,7 +135,13 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       every: int('epochs between evaluations', 1, { minimum: 1 }),
       feature: oneOf('which backbone output is the feature', ['default', 'pooled', 'class-token'], 'default'),
     }),
-    linear: probe('linear probe on frozen features (docs/methods.md §5.3)', { epochs: 90, lr: 0.1 }),
+    linear: obj('linear probe on frozen features (docs/methods.md §5.3)', {
+      ...probe('', { epochs: 90, lr: 0.1 }).fields,
+      train_features: oneOf(
+        "the probe's train features: eval-features (the eval transform's, computed once; CPU-friendly) or augmented (RandomResizedCrop + hflip views embedded afresh every epoch, as the ImageNet1k reference)",
+        ['eval-features', 'augmented'], 'eval-features',
+      ),
+    }),
     finetune: obj('fine-tuning of the whole network (docs/methods.md §5.4)', {
       ...probe('', { epochs: 30, lr: 0.05 }).fields,
       // The ViT recipe's timm extras (ImageNet1k MAE row); 0 = off, as the ResNet recipe.

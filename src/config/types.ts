@@ -100,7 +100,10 @@ export interface ResolvedConfig {
       every: number;
       feature: 'default' | 'pooled' | 'class-token';
     };
-    linear: ProbeConfig;
+    linear: ProbeConfig & {
+      /** eval-features: the eval transform's features once; augmented: fresh RandomResizedCrop + hflip views every epoch (the reference). */
+      train_features: 'eval-features' | 'augmented';
+    };
     finetune: ProbeConfig & {
       label_smoothing: number;
       mixup_alpha: number;

@@ -212,7 +212,7 @@ export async function runPostTrainingEvals(config: ResolvedConfig, inputs: PostT
 
   if (linear.enabled) {
     const batch = batchOf(linear, config);
-    const variant = inputs.linearVariant ?? 'eval-features';
+    const variant = inputs.linearVariant ?? config.eval.linear.train_features;
     const evalTrain: EvalImages = { source: evalSource.train, centerCrop: evalSource.crop };
     const trainSource = variant === 'augmented' ? train : evalTrain.source;
     const trainIndices = labelledIndices(trainSource);

@@ -105,6 +105,17 @@ describe('runPostTrainingEvals', () => {
     expect(a.linear_top1.protocol).toContain('eval transform (normalise)');
   }, 60_000);
 
+  test('eval.linear.train_features: augmented re-embeds fresh RandomResizedCrop + hflip views each epoch, and the protocol says so', async () => {
+    const { module, featureDim, values } = tinyBackbone(2);
+    const inputs = { backbone: module, values, prefix: 'backbone', featureDim, train: stripes(3, 64, 'train'), test: stripes(4, 32, 'test'), device: 'cpu' as const, seed: 1, threads: 1 };
+    const viaEval = await runPostTrainingEvals(config(['eval.linear.enabled=true', 'eval.linear.epochs=2']), inputs);
+    const viaViews = await runPostTrainingEvals(config(['eval.linear.enabled=true', 'eval.linear.epochs=2', 'eval.linear.train_features=augmented']), inputs);
+    expect(viaEval.linear_top1.protocol).toContain('computed once (CPU-friendly variant');
+    expect(viaViews.linear_top1.protocol).not.toContain('computed once');
+    expect(viaViews.linear_top1.protocol).toMatch(/RandomResizedCrop/);
+    expect(() => config(['eval.linear.train_features=views'])).toThrow(/eval\.linear\.train_features: "views" is not one of eval-features, augmented/);
+  }, 60_000);
+
   test('a ViT backbone: BatchNorm + Linear probe head (the "mae" protocol) and an AdamW fine-tune with norm/bias/head excluded from decay', async () => {
     const cfg = config([
       'backbone.name=vit-s16', 'augmentation.input_size=16',
