@@ -30,6 +30,14 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * view parameters drawn from the run's 'augment' stream → one session.run that augments, runs the
  * method's networks and loss, differentiates and updates (see engine/train-step.ts).
  *
+ * The next step's inputs are not prepared while a step runs: onnxruntime-node 1.30's session.run
+ * calls the native Run synchronously on the JS thread (inside a setImmediate), so JS work scheduled
+ * "during" a run only runs before or after it (85 ms run + 85 ms JS = 168 ms measured; the same JS
+ * in a worker_thread: 124 ms). Overlap would need a worker doing readBatch into shared buffers. Host
+ * preparation is small here anyway: 0.6 ms of a 186 ms Fashion-MNIST SMoG step, 0.7 ms of 312 ms
+ * for SimCLR (scripts/pretrain-step-timing.js, 2 threads); an ImageNet-style batch of 256 from the
+ * 256-px cache, page cache warm: 6.1 ms readBatch + 1.5 ms view parameters (scripts/data-throughput.js).
+ *
  * Randomness is all TypeScript-side and seeded from the run seed: parameters from fork('init'),
  * batches from the sampler's own fork, views from fork('augment'), method inputs from
  * fork('method'). Every stream's position and the sampler's go into the checkpoint with the
