@@ -5,8 +5,9 @@
  * statistics updated). Reference settings: momentum SGD μ 0.9, wd 0, LR 0.05·bs/256 (chosen by
  * the caller), per-step cosine to 0.001× without warmup, 30 epochs, RandomResizedCrop (default
  * scale (0.08, 1)) + horizontal flip 0.5 + normalise, train batches with drop_last. AdamW with
- * norm/bias/head excluded from weight decay is accepted (the ViT protocol's optimizer); its
- * RandAugment, Mixup/CutMix, random erasing and layer-wise LR decay are not implemented.
+ * norm/bias/head excluded from weight decay is accepted (the ViT protocol's optimizer), with timm's
+ * Mixup/CutMix and label smoothing (mixup.ts). The ViT recipe's RandAugment and random erasing are
+ * outside this build: a config cannot ask for them, and the ImageNet1k MAE row says so.
  *
  * One ONNX training step per batch: uint8 images → in-graph augmentation (views drawn in
  * TypeScript from the seed) → backbone → head → loss → gradients → update. After every epoch the

@@ -28,7 +28,8 @@ interface BatchNormTrainAttrs { eps: number; affine: boolean }
 /**
  * Training-mode batch norm: y = γ (x − μ_B) / √(σ²_B + ε) + β with biased batch statistics, which are
  * also outputs (for the running-statistic update). Statistics come from ReduceMean because ONNX
- * BatchNormalization(training_mode=1) overwrites its input_mean/input_var buffers in ORT (DESIGN.md).
+ * BatchNormalization(training_mode=1) overwrites its input_mean/input_var buffers in ORT
+ * (even constants; measured with onnxruntime-node 1.30).
  * The gradient is the closed form, reusing the two reductions dβ = Σg and Σg·(x − μ).
  */
 const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
