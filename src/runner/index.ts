@@ -10,6 +10,7 @@ import { CONFIG_FILE, holdsResults, inspectRunDir, moveAside, seedRuns, type Run
 import { createTraining as createPretraining } from './create-training';
 import type { TrainingFactory } from './training';
 import { defaultThreadCount } from '../engine/session';
+import { claimRun, describeHolder, HEARTBEAT_MS, inspectClaim, type Claim } from '../sweep/claim';
 
 export type { Training, TrainingFactory, StepResult, Position, JsonValue } from './training';
 export { runLoop } from './loop';
@@ -34,6 +35,11 @@ export interface RunOptions {
   threads?: number;
   /** Run only these seeds of n_runs (a sweep task runs one); default: all of them. */
   seeds?: readonly number[];
+  /**
+   * The caller already holds the claim (sweep/claim.ts) of every seed directory it runs (a sweep
+   * worker); otherwise runExperiment claims each directory it trains in before the first step.
+   */
+  claimed?: boolean;
 }
 
 /** Exit codes of a run stopped by a signal after saving its checkpoint. */
@@ -74,13 +80,58 @@ export async function runExperiment(config: ResolvedConfig, runDir: string, opti
   const threads = options.threads ?? defaultThreadCount();
   const createTraining = options.createTraining ?? ((c: ResolvedConfig, dir: string) => createPretraining(c, dir, { dataSeed: config.seed, threads }));
   const hash = configHash(config);
+  const runs = seedRuns(runDir, config).filter((r) => options.seeds === undefined || options.seeds.includes(r.seed));
+  if (!options.claimed) {
+    for (const { dir } of runs) {
+      const state = inspectClaim(dir);
+      if (state.kind === 'live') throw new UserError(`${displayPath(dir)}: is being run by ${describeHolder(state.info)}; wait for it to finish (or stop it) and run again`);
+    }
+  }
   if (options.force && holdsResults(runDir)) {
     const aside = moveAside(runDir, new Date());
     log(`--force: previous results moved to ${displayPath(aside)}`);
     writeFileAtomic(path.join(runDir, CONFIG_FILE), resolvedConfigYaml(config));
   }
-  const runs = seedRuns(runDir, config).filter((r) => options.seeds === undefined || options.seeds.includes(r.seed));
   const plans = runs.map(({ seed, dir }) => plan(inspectRunDir(dir), seed, dir, options));
+  const claims = options.claimed ? [] : claimRunDirs(plans.filter((p) => !('skip' in p)).map((p) => p.dir));
+  const heartbeat = setInterval(() => {
+    for (const claim of claims) {
+      if (claim.heartbeat()) continue;
+      // A worker on another host judged this claim stale and took the run over; writing on would corrupt its result.
+      process.stderr.write(`error: lost the claim on ${displayPath(claim.dir)} (another worker took it over); stopping without writing\n`);
+      process.exit(1);
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  try {
+    await runPlans(config, runDir, plans, hash, threads, createTraining, log, options);
+  } finally {
+    clearInterval(heartbeat);
+    for (const claim of claims) claim.release();
+  }
+}
+
+/**
+ * Claims every directory before the first step, so a second `ssl-bench run` of the same config, or
+ * a sweep worker on it, is refused at once instead of interleaving writes with this run.
+ */
+function claimRunDirs(dirs: readonly string[]): Claim[] {
+  const claims: Claim[] = [];
+  for (const dir of dirs) {
+    const claimed = claimRun(dir, { worker: 'ssl-bench run' });
+    if ('busy' in claimed) {
+      for (const claim of claims) claim.release();
+      throw new UserError(`${displayPath(dir)}: is being run by ${describeHolder(claimed.busy)}; wait for it to finish (or stop it) and run again`);
+    }
+    claims.push(claimed.claim);
+  }
+  return claims;
+}
+
+async function runPlans(
+  config: ResolvedConfig, runDir: string, plans: readonly Plan[], hash: string, threads: number,
+  createTraining: TrainingFactory, log: (line: string) => void, options: RunOptions,
+): Promise<void> {
   const failures: string[] = [];
   for (const p of plans) {
     const title = config.n_runs === 1 ? path.basename(runDir) : `${path.basename(runDir)}/seed${p.seed}`;

@@ -93,7 +93,7 @@ export async function runSweepTask(sweepDir: string, id: number, env: NodeJS.Pro
   writeTaskRecord(sweepDir, record);
   try {
     const config = loadTaskConfig(task);
-    await runExperiment(config, task.runDir, { resume: true, force: false, configFile: task.configFile, threads: plan.threads, seeds: [task.seed] });
+    await runExperiment(config, task.runDir, { resume: true, force: false, configFile: task.configFile, threads: plan.threads, seeds: [task.seed], claimed: true });
     const after = inspectRunDir(task.seedDir);
     if (after.kind === 'finished') return finish('finished', `finished, results in ${displayPath(after.summaryFile)}`, 0);
     return finish('failed', `the run ended without a final summary in ${displayPath(task.seedDir)}`, 1);

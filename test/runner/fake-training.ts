@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../../src/config';
+import { CLAIM_FILE } from '../../src/sweep/claim';
 import { writeFileAtomic } from '../../src/util/atomic';
 import type { JsonValue, Position, StepResult, Training } from '../../src/runner/training';
 import type { ProgressReporter } from '../../src/runner/progress';
@@ -139,6 +140,16 @@ export class RecordingProgress implements ProgressReporter {
 
 export function makeTempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-runner-'));
+}
+
+/**
+ * Copies a live run directory as a SIGKILL at this moment would leave it. The killed holder's
+ * claim would be stale (its pid gone); here the holder is this test process, still alive, so the
+ * copy's claim file is dropped instead.
+ */
+export function snapshotAsKilled(liveDir: string, snapshot: string): void {
+  fs.cpSync(liveDir, snapshot, { recursive: true });
+  fs.rmSync(path.join(snapshot, CLAIM_FILE), { force: true });
 }
 
 /** A resolved config for a tiny run; `set` entries are `--set` style overrides. */

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { configHash, type ResolvedConfig } from '../../src/config';
 import { UserError } from '../../src/errors';
@@ -7,9 +8,10 @@ import { runExperiment, runLoop, type RunOptions } from '../../src/runner';
 import { readMetricsCsv } from '../../src/runner/metrics-csv';
 import { REPLACED_RUN_NAME } from '../../src/report/collect';
 import { CHECKPOINT_FILE } from '../../src/runner/run-dir';
+import { CLAIM_FILE, inspectClaim } from '../../src/sweep/claim';
 import { runCli } from '../report/fixtures';
 import {
-  BUILD_SECONDS, EVAL_SECONDS, FakeClock, FakeTraining, makeConfig, makeTempDir, POST_EVAL_SECONDS, readText, RecordingProgress, STEP_SECONDS, type FakeOptions,
+  BUILD_SECONDS, EVAL_SECONDS, FakeClock, FakeTraining, makeConfig, makeTempDir, POST_EVAL_SECONDS, readText, RecordingProgress, snapshotAsKilled, STEP_SECONDS, type FakeOptions,
 } from './fake-training';
 
 const STEPS = 5;
@@ -60,7 +62,7 @@ async function killedAt(config: ResolvedConfig, k: number, name: string): Promis
   const h = harness({
     beforeStep: (step) => {
       if (step !== k) return;
-      fs.cpSync(dir, snapshot, { recursive: true });
+      snapshotAsKilled(dir, snapshot);
       throw new Error('SIGKILL');
     },
   });
@@ -302,6 +304,47 @@ describe('the overwrite rule', () => {
   });
 });
 
+const claimedAt = (dir: string): string => (JSON.parse(readText(path.join(dir, CLAIM_FILE))) as { started_at: string }).started_at;
+
+describe('one writer per run directory', () => {
+  test('a run claims its directory while it trains; a second run of it is refused, even with --force, and nothing is touched', async () => {
+    const config = makeConfig(tmp);
+    const dir = path.join(tmp, 'busy');
+    let second: unknown = null;
+    const first = harness({
+      beforeStep: async (step) => {
+        if (step !== 7) return;
+        expect(inspectClaim(dir).kind).toBe('live');
+        const metrics = readText(path.join(dir, 'metrics.csv'));
+        for (const extra of [{}, { resume: true }, { force: true }]) {
+          const h = harness();
+          second = await runExperiment(config, dir, h.options(extra)).catch((e: unknown) => e);
+          expect(second).toBeInstanceOf(UserError);
+          expect((second as UserError).message).toBe(`${dir}: is being run by ssl-bench run on ${os.hostname()} (pid ${process.pid}, since ${claimedAt(dir)}); wait for it to finish (or stop it) and run again`);
+          expect(h.built).toHaveLength(0);
+        }
+        expect(readText(path.join(dir, 'metrics.csv'))).toBe(metrics);
+        expect(fs.readdirSync(tmp).filter((n) => REPLACED_RUN_NAME.test(n))).toHaveLength(0);
+      },
+    });
+    await runExperiment(config, dir, first.options());
+    expect(second).not.toBeNull();
+    expect(readSummary(path.join(dir, 'summary.json')).status).toBe('finished');
+    expect(fs.existsSync(path.join(dir, CLAIM_FILE))).toBe(false);
+  });
+
+  test('the claim is released when the run fails, so a --resume can follow', async () => {
+    const config = makeConfig(tmp);
+    const dir = path.join(tmp, 'crashed');
+    const h = harness({ beforeStep: (step) => { if (step === 7) throw new Error('crash'); } });
+    await expect(runExperiment(config, dir, h.options())).rejects.toThrow('crash');
+    expect(fs.existsSync(path.join(dir, CLAIM_FILE))).toBe(false);
+    const again = harness();
+    await runExperiment(config, dir, again.options({ resume: true }));
+    expect(readSummary(path.join(dir, 'summary.json')).status).toBe('finished');
+  });
+});
+
 describe('signals', () => {
   test.each(['SIGINT', 'SIGTERM'] as const)('%s stops after the current step with a checkpoint; --resume finishes identically', async (signal) => {
     const config = makeConfig(tmp);
@@ -437,7 +480,7 @@ describe('post-training evaluations', () => {
     const snapshot = path.join(tmp, 'killed');
     const killed = harness({
       beforePostEvals: () => {
-        fs.cpSync(live, snapshot, { recursive: true });
+        snapshotAsKilled(live, snapshot);
         throw new Error('SIGKILL');
       },
     });
@@ -465,7 +508,7 @@ describe('post-training evaluations', () => {
     const { dir: reference } = await runFresh(config, 'reference');
     const live = path.join(tmp, 'old-live');
     const snapshot = path.join(tmp, 'old');
-    const killed = harness({ beforePostEvals: () => { fs.cpSync(live, snapshot, { recursive: true }); throw new Error('SIGKILL'); } });
+    const killed = harness({ beforePostEvals: () => { snapshotAsKilled(live, snapshot); throw new Error('SIGKILL'); } });
     await expect(runExperiment(config, live, killed.options())).rejects.toThrow('SIGKILL');
     const file = path.join(snapshot, CHECKPOINT_FILE);
     const saved = JSON.parse(readText(file));

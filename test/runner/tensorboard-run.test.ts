@@ -9,7 +9,7 @@ import { runExperiment, type RunOptions } from '../../src/runner';
 import { readMetricsCsv } from '../../src/runner/metrics-csv';
 import { EVENTS_FILE_PREFIX } from '../../src/runner/tensorboard';
 import { decodeEventFile, type TensorboardEvent } from '../../src/runner/tensorboard-events';
-import { FakeClock, FakeTraining, makeConfig, makeTempDir, RecordingProgress } from './fake-training';
+import { FakeClock, FakeTraining, makeConfig, makeTempDir, RecordingProgress, snapshotAsKilled } from './fake-training';
 
 const STEPS = 5;
 let tmp: string;
@@ -60,7 +60,7 @@ test('SIGKILL in epoch 4 with checkpoint_every 2, then --resume: steps once each
   const snapshot = path.join(tmp, 'killed');
   await expect(runExperiment(config, live, options((step) => {
     if (step !== 17) return;
-    fs.cpSync(live, snapshot, { recursive: true });
+    snapshotAsKilled(live, snapshot);
     throw new Error('SIGKILL');
   }))).rejects.toThrow('SIGKILL');
   const atKill = eventsOf(snapshot);
