@@ -9,6 +9,7 @@ import type { Method } from './methods/method';
 import { METHOD_SPECS } from './methods/registry';
 import { BACKBONE_IDS, BACKBONE_SPECS } from './nn/backbones';
 import { DATASET_IDS, DATASET_SPECS } from './data/datasets';
+import { PRESET_PARAMS } from './config/preset-params';
 
 
 export interface MethodEntry {
@@ -72,22 +73,8 @@ export const DATASETS: readonly DatasetEntry[] = DATASET_IDS.map((id) => {
   return { id, description, root, imageSize, inputSize, trainSplit, testSplit, classes, channels };
 });
 
-export const PRESETS: readonly PresetEntry[] = [
-  { id: 'simclr', description: 'SimCLRTransform: 2 views, crop scale (0.08, 1), colour jitter 0.8 x (0.8, 0.8, 0.8, 0.2), gray 0.2, blur 0.5' },
-  { id: 'mocov2', description: 'MoCoV2Transform: 2 views, crop scale (0.2, 1), colour jitter (0.4, 0.4, 0.4, 0.1), gray 0.2, blur 0.5' },
-  { id: 'byol', description: 'BYOLTransform: 2 asymmetric views, blur 1.0 / 0.1, solarize 0 / 0.2, jitter (0.4, 0.4, 0.2, 0.1)' },
-  { id: 'tico', description: 'TiCoTransform: identical to the BYOL views' },
-  { id: 'simsiam', description: 'SimSiamTransform: 2 views, crop scale (0.2, 1), jitter (0.4, 0.4, 0.4, 0.1), gray 0.2, blur 0.5' },
-  { id: 'fastsiam', description: 'FastSiamTransform: 4 SimSiam views' },
-  { id: 'swav', description: 'SwaVTransform: multi-crop, 2 x 224 px (scale 0.14-1) + 6 x 96 px (scale 0.05-0.14)' },
-  { id: 'dino', description: 'DINOTransform: 2 global (224, scale 0.4-1) + 6 local (96, scale 0.05-0.4) views, bicubic' },
-  { id: 'mae', description: 'MAETransform: 1 view, crop scale (0.2, 1), bicubic, horizontal flip only' },
-  { id: 'msn', description: 'MSNTransform: 2 random (224, scale 0.3-1) + 10 focal (96, scale 0.05-0.3) views' },
-  { id: 'smog', description: 'SMoGTransform: 4 + 4 crops (224 / 96), colour jitter always on at strength 0.5' },
-  { id: 'vicreg', description: 'VICRegTransform: 2 views, jitter strength 0.5, solarize 0.1 before blur' },
-  { id: 'vicregl', description: 'VICRegLTransform: 2 global + 6 local views with coordinate grids for local matching' },
-  { id: 'none', description: 'No augmentation: each view is the normalised image (for debugging and evaluation checks)' },
-];
+/** Derived from the preset parameter specs (src/config/preset-params.ts). */
+export const PRESETS: readonly PresetEntry[] = Object.entries(PRESET_PARAMS).map(([id, spec]) => ({ id, description: spec.description }));
 
 export function ids(entries: readonly { id: string }[]): string[] {
   return entries.map((e) => e.id);

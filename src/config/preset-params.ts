@@ -44,7 +44,7 @@ function symmetricTwoView(def: { scale: readonly [number, number]; jitter: Jitte
   };
 }
 
-const byolViews = obj('BYOLTransform (docs/methods.md §3.2): two asymmetric views', {
+const byolViews = obj('BYOLTransform (docs/methods.md §3.2): 2 asymmetric views, blur 1.0 / 0.1, solarize 0 / 0.2, jitter (0.4, 0.4, 0.2, 0.1)', {
   scale: scale([0.08, 1]),
   interpolation: interpolation('bilinear'),
   ...flips,
@@ -68,13 +68,13 @@ function multiCrop(def: { global: number; local: number; localSize: number; glob
 }
 
 export const PRESET_PARAMS = {
-  simclr: obj('SimCLRTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.5, solarize: 0 })),
-  mocov2: obj('MoCoV2Transform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
+  simclr: obj('SimCLRTransform (docs/methods.md §3.2): 2 views, crop scale (0.08, 1), colour jitter 0.8 x (0.8, 0.8, 0.8, 0.2), gray 0.2, blur 0.5', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.8, 0.2], blur: 0.5, solarize: 0 })),
+  mocov2: obj('MoCoV2Transform (docs/methods.md §3.2): 2 views, crop scale (0.2, 1), colour jitter (0.4, 0.4, 0.4, 0.1), gray 0.2, blur 0.5', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
   byol: byolViews,
-  tico: obj('TiCoTransform (docs/methods.md §3.2): identical to BYOLTransform', byolViews.fields),
-  simsiam: obj('SimSiamTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
-  fastsiam: obj('FastSiamTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0, nViews: 4 })),
-  swav: obj('SwaVTransform (docs/methods.md §3.2): multi-crop', {
+  tico: obj('TiCoTransform (docs/methods.md §3.2): identical to the BYOL views', byolViews.fields),
+  simsiam: obj('SimSiamTransform (docs/methods.md §3.2): 2 views, crop scale (0.2, 1), jitter (0.4, 0.4, 0.4, 0.1), gray 0.2, blur 0.5', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0 })),
+  fastsiam: obj('FastSiamTransform (docs/methods.md §3.2): 4 SimSiam views', symmetricTwoView({ scale: [0.2, 1], jitter: [0.4, 0.4, 0.4, 0.1], blur: 0.5, solarize: 0, nViews: 4 })),
+  swav: obj('SwaVTransform (docs/methods.md §3.2): multi-crop, 2 x 224 px (scale 0.14-1) + 6 x 96 px (scale 0.05-0.14)', {
     ...multiCrop({ global: 2, local: 6, localSize: 96, globalScale: [0.14, 1], localScale: [0.05, 0.14] }),
     interpolation: interpolation('bilinear'),
     ...flips,
@@ -83,7 +83,7 @@ export const PRESET_PARAMS = {
     blur_prob: prob('probability of Gaussian blur (all crops)', 0.5),
     blur_sigma: blurSigma,
   }),
-  dino: obj('DINOTransform (docs/methods.md §3.2): 2 global + local views', {
+  dino: obj('DINOTransform (docs/methods.md §3.2): 2 global (224, scale 0.4-1) + 6 local (96, scale 0.05-0.4) views, bicubic', {
     ...multiCrop({ global: 2, local: 6, localSize: 96, globalScale: [0.4, 1], localScale: [0.05, 0.4] }),
     interpolation: interpolation('bicubic'),
     ...flips,
@@ -95,12 +95,12 @@ export const PRESET_PARAMS = {
     blur_sigma: blurSigma,
     global2_solarize_prob: prob('solarisation probability of global view 2', 0.2),
   }),
-  mae: obj('MAETransform (docs/methods.md §3.2): one view', {
+  mae: obj('MAETransform (docs/methods.md §3.2): 1 view, crop scale (0.2, 1), bicubic, horizontal flip only', {
     scale: scale([0.2, 1]),
     interpolation: interpolation('bicubic'),
     hflip_prob: prob('probability of a horizontal flip', 0.5),
   }),
-  msn: obj('MSNTransform (docs/methods.md §3.2): random + focal views', {
+  msn: obj('MSNTransform (docs/methods.md §3.2): 2 random (224, scale 0.3-1) + 10 focal (96, scale 0.05-0.3) views', {
     n_random_views: views('random (large) views, cropped to input_size', 2),
     n_focal_views: views('focal (small) views', 10, 0),
     focal_size: size('focal view crop size', 96),
@@ -113,7 +113,7 @@ export const PRESET_PARAMS = {
     blur_prob: prob('probability of Gaussian blur', 0.5),
     blur_sigma: blurSigma,
   }),
-  smog: obj('SMoGTransform (docs/methods.md §3.2): two crop groups', {
+  smog: obj('SMoGTransform (docs/methods.md §3.2): 4 + 4 crops (224 / 96), colour jitter always on at strength 0.5', {
     ...multiCrop({ global: 4, local: 4, localSize: 96, globalScale: [0.2, 1], localScale: [0.05, 0.2] }),
     interpolation: interpolation('bilinear'),
     hflip_prob: prob('probability of a horizontal flip', 0.5),
@@ -125,8 +125,8 @@ export const PRESET_PARAMS = {
     global_solarize_prob: prob('solarisation probability of the first crop group', 0),
     local_solarize_prob: prob('solarisation probability of the second crop group', 0.2),
   }),
-  vicreg: obj('VICRegTransform (docs/methods.md §3.2)', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.4, 0.2], strength: 0.5, blur: 0.5, solarize: 0.1 })),
-  vicregl: obj('VICRegLTransform (docs/methods.md §3.2): views with coordinate grids', {
+  vicreg: obj('VICRegTransform (docs/methods.md §3.2): 2 views, jitter strength 0.5, solarize 0.1 before blur', symmetricTwoView({ scale: [0.08, 1], jitter: [0.8, 0.8, 0.4, 0.2], strength: 0.5, blur: 0.5, solarize: 0.1 })),
+  vicregl: obj('VICRegLTransform (docs/methods.md §3.2): 2 global + 6 local views with coordinate grids for local matching', {
     ...multiCrop({ global: 2, local: 6, localSize: 96, globalScale: [0.2, 1], localScale: [0.05, 0.2] }),
     interpolation: interpolation('bilinear'),
     hflip_prob: prob('probability of a horizontal flip', 0.5),
@@ -142,7 +142,7 @@ export const PRESET_PARAMS = {
     global_grid_size: int('grid size of global-view coordinate grids', 7, { minimum: 1 }),
     local_grid_size: int('grid size of local-view coordinate grids', 3, { minimum: 1 }),
   }),
-  none: obj('No augmentation', {}),
+  none: obj('No augmentation: each view is the normalised image (for debugging and evaluation checks)', {}),
 } satisfies Record<string, ObjectSpec>;
 
 export type PresetId = keyof typeof PRESET_PARAMS;
