@@ -61,10 +61,11 @@ function dropLaterFieldsAtDefault(spec: FieldSpec, value: unknown, path: string,
  * existed keeps its identity, and its finished runs stay finished (identity-v1-fields.ts).
  */
 export function configHash(c: ResolvedConfig): string {
-  // Where things live on this machine (output folder, data root, decode cache, worker count) does
-  // not change what is measured, so moving data or results keeps a run's identity.
+  // Where things live on this machine (output folder, data root, decode cache, worker count) and
+  // whether batches are prefetched do not change what is measured, so moving data or results
+  // keeps a run's identity.
   const { output: _output, data, ...rest } = c;
-  const { root: _root, cache_dir: _cacheDir, workers: _workers, ...dataIdentity } = data;
+  const { root: _root, cache_dir: _cacheDir, workers: _workers, prefetch: _prefetch, ...dataIdentity } = data;
   const identity = JSON.parse(JSON.stringify({ ...rest, data: dataIdentity })) as Record<string, unknown>;
   dropLaterFieldsAtDefault(CONFIG_SCHEMA, identity, '', identity);
   return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 12);

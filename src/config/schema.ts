@@ -100,6 +100,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
     }),
     cache_dir: str('folder for decoded/resized image caches', '${SSL_BENCH_CACHE:-.cache/ssl-bench}'),
     workers: int('decode worker threads', 2, { minimum: 0 }),
+    prefetch: bool("read the next training batch on a worker thread during each step (raw file-backed images: decoded caches, resized binaries); results are identical either way", true),
   }),
   augmentation: obj('view generation for self-supervised training', {
     preset: oneOf('augmentation preset (transform class of docs/methods.md §3.2)', ids(PRESETS), dependent("the method's own transform", (ctx) => findEntry(METHODS, String(fromRoot(ctx, 'method.name')))!.defaultPreset)),

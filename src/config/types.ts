@@ -70,6 +70,7 @@ export interface ResolvedConfig {
     };
     cache_dir: string;
     workers: number;
+    prefetch: boolean;
   };
   augmentation: {
     preset: string;

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { UserError } from '../errors';
 
 /**
  * The one read API every dataset reader returns: uint8 images in HWC order plus labels and
@@ -22,8 +23,53 @@ export interface ImageSource {
    * in HWC order, and returns `out` (a fresh buffer when omitted).
    */
   readBatch(indices: ArrayLike<number>, out?: Uint8Array): Uint8Array;
+  /**
+   * Where the images lie as raw HWC records of one file, so another thread can read them itself
+   * (the training-step prefetch worker); null when reading needs this object (pixels in memory,
+   * records that need decoding, several files).
+   */
+  fileRecords(): FileRecords | null;
   /** Releases file handles; reading afterwards throws. */
   close(): void;
+}
+
+/**
+ * Image i of a source is the `imageBytes`-byte record at `dataOffset + record(i) * imageBytes` of
+ * `file`, where record(i) is `recordOf[i]`, or i itself when `recordOf` is null.
+ */
+export interface FileRecords {
+  file: string;
+  dataOffset: number;
+  imageBytes: number;
+  /** Records in the file (the range record indices are checked against). */
+  records: number;
+  recordOf: Int32Array | null;
+}
+
+/**
+ * Fills `target` from `fd` at byte `position` (record `index` of `file`) and returns null, or
+ * returns the one-line reason it could not. Self-contained (no imports, `fs` passed in): the
+ * prefetch worker runs its source text, so both threads report a bad file in the same words.
+ */
+export function readRecordAt(
+  fs: { readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number },
+  fd: number, file: string, target: Uint8Array, position: number, index: number,
+): string | null {
+  let done = 0;
+  while (done < target.length) {
+    let got: number;
+    try {
+      got = fs.readSync(fd, target, done, target.length - done, position + done);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      return `${file}: cannot read image ${index} (${e.code || e.message}); check the disk, or delete the file if it is a decoded cache (it is rebuilt on the next run)`;
+    }
+    if (got === 0) {
+      return `${file}: ends at byte ${position + done}, inside image ${index}: the file was truncated after it was opened; delete it if it is a decoded cache (it is rebuilt on the next run)`;
+    }
+    done += got;
+  }
+  return null;
 }
 
 /** An ImageSource whose pixels are all in memory (N x H x W x C, uint8). */
@@ -91,6 +137,10 @@ export class InMemoryImageSet implements ImageSet {
     return dst;
   }
 
+  fileRecords(): null {
+    return null;
+  }
+
   close(): void {
     // Memory is reclaimed by the garbage collector; nothing to release.
   }
@@ -144,16 +194,16 @@ export class FileBackedImageSource implements ImageSource {
       const i = indices[k];
       checkIndex(this, i);
       const target = decodeRecord ? this.scratch : dst.subarray(k * size, (k + 1) * size);
-      const position = dataOffset + i * recordBytes;
-      let done = 0;
-      while (done < recordBytes) {
-        const got = fs.readSync(this.fd, target, done, recordBytes - done, position + done);
-        if (got === 0) throw new Error(`${this.layout.file}: file ended at byte ${position + done} while reading image ${i}`);
-        done += got;
-      }
+      const problem = readRecordAt(fs, this.fd, this.layout.file, target, dataOffset + i * recordBytes, i);
+      if (problem !== null) throw new UserError(problem);
       if (decodeRecord) decodeRecord(this.scratch, dst.subarray(k * size, (k + 1) * size));
     }
     return dst;
+  }
+
+  fileRecords(): FileRecords | null {
+    if (this.layout.decodeRecord || this.fd === null) return null;
+    return { file: this.layout.file, dataOffset: this.layout.dataOffset, imageBytes: this.layout.recordBytes, records: this.n, recordOf: null };
   }
 
   close(): void {
@@ -192,6 +242,13 @@ export class IndexedImageSource implements ImageSource {
       mapped[k] = this.indices[indices[k]];
     }
     return this.base.readBatch(mapped, out);
+  }
+
+  fileRecords(): FileRecords | null {
+    const base = this.base.fileRecords();
+    if (base === null) return null;
+    const baseOf = base.recordOf;
+    return { ...base, recordOf: baseOf === null ? this.indices : this.indices.map((i) => baseOf[i]) };
   }
 
   close(): void {
@@ -243,6 +300,10 @@ export class ConcatImageSource implements ImageSource {
       this.parts[j].readBatch(one, dst.subarray(k * size, (k + 1) * size));
     }
     return dst;
+  }
+
+  fileRecords(): null {
+    return null;
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { applyViews, sampleViews, VIEW_PARAMS, type AugmentPreset } from '../augment';
 import { configHash, type ResolvedConfig } from '../config';
+import { BatchPrefetcher, peekNextBatch } from '../data/prefetch';
 import { EpochSampler, type SamplerState } from '../data/sampler';
 import type { LoadedDataset } from '../data';
 import { Rng, type RngState } from '../data/rng';
@@ -30,13 +31,14 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * view parameters drawn from the run's 'augment' stream → one session.run that augments, runs the
  * method's networks and loss, differentiates and updates (see engine/train-step.ts).
  *
- * The next step's inputs are not prepared while a step runs: onnxruntime-node 1.30's session.run
- * calls the native Run synchronously on the JS thread (inside a setImmediate), so JS work scheduled
- * "during" a run only runs before or after it (85 ms run + 85 ms JS = 168 ms measured; the same JS
- * in a worker_thread: 124 ms). Overlap would need a worker doing readBatch into shared buffers. Host
- * preparation is small here anyway: 0.6 ms of a 186 ms Fashion-MNIST SMoG step, 0.7 ms of 312 ms
- * for SimCLR (scripts/pretrain-step-timing.js, 2 threads); an ImageNet-style batch of 256 from the
- * 256-px cache, page cache warm: 6.1 ms readBatch + 1.5 ms view parameters (scripts/data-throughput.js).
+ * The next step's images are read while a step runs, on a worker thread (data/prefetch.ts,
+ * `data.prefetch`, default on): onnxruntime-node 1.30's session.run calls the native Run
+ * synchronously on the JS thread, so JS work scheduled "during" a run only runs before or after
+ * it. The worker reads sources whose images are raw records of one file (decoded caches, resized
+ * binaries); in-memory datasets (Fashion-MNIST, CIFAR-10) are copied on this thread, where a batch
+ * costs less than a round trip to a worker would. Everything random (sampler order, view
+ * parameters, method inputs) is still drawn here in the same order, so prefetch changes no value.
+ * What this thread still spends on input per step is reported as the step's dataSeconds.
  *
  * Randomness is all TypeScript-side and seeded from the run seed: parameters from fork('init'),
  * batches from the sampler's own fork, views from fork('augment'), method inputs from
@@ -119,6 +121,8 @@ export class Pretraining implements Training {
   private readonly evaluation: BackboneEvaluation;
   private onlineEval: { model: ClassifierEvalModel; session: ort.InferenceSession } | null = null;
   private readonly batchLabels: BigInt64Array;
+  /** Reads the next step's images on a worker thread during this step's session.run; null: read them in nextFeeds. */
+  private readonly prefetcher: BatchPrefetcher | null;
 
   private constructor(
     private readonly config: ResolvedConfig,
@@ -139,8 +143,9 @@ export class Pretraining implements Training {
     this.totalEpochs = t.epochs;
     this.stepsPerEpoch = Math.floor(train.n / t.batch_size);
     this.sampler = new EpochSampler({ n: train.n, batchSize: t.batch_size, seed: config.seed, shuffle: true, dropLast: true });
-    this.batchBuffer = new Uint8Array(t.batch_size * train.height * train.width * train.channels);
     this.batchLabels = new BigInt64Array(t.batch_size);
+    this.prefetcher = config.data.prefetch ? BatchPrefetcher.for(train, t.batch_size) : null;
+    this.batchBuffer = new Uint8Array(this.prefetcher === null ? t.batch_size * train.height * train.width * train.channels : 0);
     this.augmentRng = runRng.fork('augment');
     this.methodRng = runRng.fork('method');
     this.baseLr = scaleLr(t.optimizer.lr, t.batch_size, t.lr_scaling.reference_batch_size, t.lr_scaling.rule);
@@ -208,15 +213,22 @@ export class Pretraining implements Training {
   }
 
   /** The step's data feeds: images and view parameters (and the method's own random inputs). */
-  private nextFeeds(): Record<string, ort.Tensor> {
+  private async nextFeeds(): Promise<Record<string, ort.Tensor>> {
     const b = this.config.train.batch_size;
     const { height, width, channels } = this.train;
     let indices = this.sampler.nextBatch();
     // null marks the end of an epoch; the sampler then stands at the next epoch's first batch.
     if (indices === null) indices = this.sampler.nextBatch();
     if (indices === null || indices.length !== b) throw new Error(`sampler returned ${indices?.length ?? 'no'} indices, expected ${b}`);
-    this.train.readBatch(indices, this.batchBuffer);
-    const feeds: Record<string, ort.Tensor> = { images: new ort.Tensor('uint8', this.batchBuffer, [b, height, width, channels]) };
+    let pixels = this.batchBuffer;
+    if (this.prefetcher !== null) {
+      pixels = await this.prefetcher.take(indices);
+      const next = this.globalStep + 1 < this.totalEpochs * this.stepsPerEpoch ? peekNextBatch(this.sampler) : null;
+      if (next !== null) this.prefetcher.prefetch(next);
+    } else {
+      this.train.readBatch(indices, pixels);
+    }
+    const feeds: Record<string, ort.Tensor> = { images: new ort.Tensor('uint8', pixels, [b, height, width, channels]) };
     if (this.online !== null) {
       for (let k = 0; k < b; k++) this.batchLabels[k] = BigInt(this.train.labels[indices[k]]);
       feeds.labels = new ort.Tensor('int64', this.batchLabels, [b]);
@@ -238,7 +250,7 @@ export class Pretraining implements Training {
     const at = this.schedulePoint();
     await this.assembled.beforeStep(at, this.runner.state, this.methodRng);
     const dataStart = performance.now();
-    const feeds = this.nextFeeds();
+    const feeds = await this.nextFeeds();
     const dataSeconds = (performance.now() - dataStart) / 1000;
     const lr = this.baseLr * this.schedule.factor({ epoch: pos.epoch, stepInEpoch: pos.step });
     const scalars = this.assembled.stepScalars(at, { lr, weightDecay: this.config.train.optimizer.weight_decay });
@@ -309,6 +321,11 @@ export class Pretraining implements Training {
     exportBackbone(file, this.backboneModule, { get: (name) => (this.runner.state.has(name) ? this.runner.state.data(name) : undefined) }, {
       prefix: this.method.evalBackbone, channels: this.preset.outputChannels, imageSize: this.config.augmentation.input_size,
     });
+  }
+
+  /** Stops the prefetch worker (an idle one does not keep the process alive, so this is optional). */
+  async close(): Promise<void> {
+    await this.prefetcher?.close();
   }
 
   deviceMemoryPeakBytes(): number | null {

@@ -98,7 +98,7 @@ const EXPECTED: Record<string, string> = {
   'tuple-wrong-length.yaml':
     'test/config/broken/tuple-wrong-length.yaml:3:12 train.optimizer.betas: expected a list of 2 numbers in [0, 1), got 1 item',
   'unknown-nested-key-no-suggestion.yaml':
-    'test/config/broken/unknown-nested-key-no-suggestion.yaml:2:3 data.colour_space: unknown key; allowed: dataset, root, train_split, test_split, image_size, subset, cache_dir, workers',
+    'test/config/broken/unknown-nested-key-no-suggestion.yaml:2:3 data.colour_space: unknown key; allowed: dataset, root, train_split, test_split, image_size, subset, cache_dir, workers, prefetch',
   'unknown-nested-key.yaml':
     'test/config/broken/unknown-nested-key.yaml:2:3 train.optimzer: unknown key (did you mean "optimizer"?); allowed: epochs, batch_size, max_steps, optimizer, lr_scaling, schedule, grad_clip_norm, checkpoint_every',
   'unknown-top-level-key.yaml':

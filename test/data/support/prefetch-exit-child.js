@@ -1,0 +1,33 @@
+/**
+ * Child process of test/data/prefetch.test.ts: reads a batch and leaves a second one prefetched
+ * (the state a run ends in), never calling close(); the process must still exit by itself.
+ *
+ *   node prefetch-exit-child.js <records file> <data offset> <record bytes>
+ */
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const swc = require('@swc/core');
+
+require.extensions['.ts'] = (module, filename) => {
+  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
+    filename,
+    jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+    module: { type: 'commonjs' },
+  });
+  module._compile(code, filename);
+};
+
+const SRC = path.resolve(__dirname, '..', '..', '..', 'src');
+const { BatchPrefetcher } = require(path.join(SRC, 'data', 'prefetch.ts'));
+
+(async () => {
+  const [file, offset, size] = process.argv.slice(2);
+  const records = { file, dataOffset: Number(offset), imageBytes: Number(size), records: 2, recordOf: null };
+  const prefetcher = BatchPrefetcher.for({ fileRecords: () => records }, 2);
+  const first = (await prefetcher.take(Int32Array.from([1, 0]))).length;
+  prefetcher.prefetch(Int32Array.from([0, 1]));
+  const second = (await prefetcher.take(Int32Array.from([0, 1]))).length;
+  prefetcher.prefetch(Int32Array.from([1, 1]));
+  process.stdout.write(`read ${first} bytes, prefetched ${second}\n`);
+})();
