@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { withConvNchwcBlockSize } from '../graph';
 import type { Module } from '../nn/module';
 import { writeFileAtomic } from '../util/atomic';
 import { buildInferenceModel } from './inference';
@@ -29,12 +30,13 @@ export function exportBackbone(file: string, backbone: Module, values: { get(nam
     if (!v) throw new Error(`exportBackbone: no value for '${spec.name}'`);
     weights.set(spec.name, v);
   }
-  const model = buildInferenceModel(backbone, {
+  // Plain ONNX Conv whatever the emission setting: com.microsoft.nchwc ops run only on ORT's x86 CPU EP.
+  const model = withConvNchwcBlockSize(0, () => buildInferenceModel(backbone, {
     name: 'backbone',
     prefix: opts.prefix,
     input: { format: 'float32-nchw', channels: opts.channels, height: opts.imageSize, width: opts.imageSize },
     weights,
-  });
+  }));
   writeFileAtomic(file, model.modelBytes);
   if (backbone.parameters().length > 0) {
     const { tensors, metadata } = torchStateDict(backbone, values, opts.prefix);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors';
+import { cpuModelBytes, type ConvLayout, type ConvLayoutPreference } from './conv-layout';
 import { describeMissingCudaLibraries, missingCudaLibraries } from './cuda-provider';
 
 export type Device = 'cpu' | 'cuda' | 'webgpu' | 'auto';
@@ -24,11 +25,21 @@ export interface SessionOptions {
   log?: (message: string) => void;
   /** Write an ORT profile (JSON trace) with this file prefix; finish it with session.endProfiling(). */
   profilePrefix?: string;
+  /** On the CPU EP, NCHWc convs or plain (default: the process's conv-layout.ts preference, set by `run --nchwc`). */
+  convLayout?: ConvLayoutPreference;
 }
 
 export interface CreatedSession {
   session: ort.InferenceSession;
   device: ResolvedDevice;
+  /** How its convs run: NCHWc only on the CPU EP (a GPU EP always gets the bytes as given). */
+  convLayout: ConvLayout;
+}
+
+const sessionLayouts = new WeakMap<ort.InferenceSession, ConvLayout>();
+/** The conv layout createSession opened `session` with ('plain' for a session it did not create). */
+export function convLayoutOf(session: ort.InferenceSession): ConvLayout {
+  return sessionLayouts.get(session) ?? 'plain';
 }
 
 const ORT_BIN = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
@@ -114,7 +125,7 @@ function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0];
 }
 
-async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOptions): Promise<ort.InferenceSession> {
+async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOptions): Promise<CreatedSession> {
   if (device === 'cuda' && !cudaProviderInstalled()) {
     throw new UserError(`device cuda: the CUDA execution provider is not installed (no libonnxruntime_providers_cuda.so in ${ORT_BIN}); ${INSTALL_CUDA_HINT}`);
   }
@@ -125,10 +136,27 @@ async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOpti
   if (device !== 'cpu' && !ort.listSupportedBackends().some((b) => b.name === device)) {
     throw new UserError(`device ${device}: this onnxruntime-node build for ${process.platform}/${process.arch} has no ${device} execution provider; use device: cpu`);
   }
+  const options = { ...baseOptions(opts), executionProviders: providers(device) };
+  if (device === 'cpu') {
+    const cpu = await cpuModelBytes(bytes, { preference: opts.convLayout, log: opts.log });
+    let session: ort.InferenceSession | null = null;
+    if (cpu.layout !== 'plain') {
+      try {
+        session = await ort.InferenceSession.create(cpu.bytes, options);
+      } catch (e) {
+        (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`conv layout: ORT rejected the ${cpu.layout} model (${firstLine(e)}); using plain convolutions`);
+      }
+    }
+    const layout = session ? cpu.layout : 'plain';
+    session ??= await ort.InferenceSession.create(bytes, options);
+    sessionLayouts.set(session, layout);
+    return { session, device, convLayout: layout };
+  }
   try {
-    return await ort.InferenceSession.create(bytes, { ...baseOptions(opts), executionProviders: providers(device) });
+    const session = await ort.InferenceSession.create(bytes, options);
+    sessionLayouts.set(session, 'plain');
+    return { session, device, convLayout: 'plain' };
   } catch (e) {
-    if (device === 'cpu') throw e;
     const hint = device === 'cuda' ? INSTALL_CUDA_HINT : WEBGPU_HINT;
     throw new UserError(`device ${device}: onnxruntime could not start the ${device} execution provider (${firstLine(e)}); ${hint}`);
   }
@@ -137,15 +165,17 @@ async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOpti
 /**
  * An ORT session for `bytes` on `device`. A missing or unusable EP is a UserError saying how to get
  * it. 'auto' tries CUDA when its library is installed, then WebGPU when a Vulkan loader is present
- * (Linux), then uses the CPU, and says through `log` why each GPU EP was skipped.
+ * (Linux), then uses the CPU, and says through `log` why each GPU EP was skipped. On the CPU EP a
+ * model whose convs ORT's NCHWc kernels can run opens in that layout (conv-layout.ts; the bytes
+ * given, e.g. an exported backbone.onnx, stay plain ONNX).
  */
 export async function createSession(bytes: Uint8Array, device: Device, opts: SessionOptions = {}): Promise<CreatedSession> {
-  if (device !== 'auto') return { session: await open(bytes, device, opts), device };
+  if (device !== 'auto') return open(bytes, device, opts);
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const skipped: string[] = [];
   if (cudaProviderInstalled()) {
     try {
-      return { session: await open(bytes, 'cuda', opts), device: 'cuda' };
+      return await open(bytes, 'cuda', opts);
     } catch (e) {
       skipped.push(`cuda failed (${firstLine(e)})`);
     }
@@ -156,7 +186,7 @@ export async function createSession(bytes: Uint8Array, device: Device, opts: Ses
     skipped.push('webgpu: no GPU device node (/dev/dri/renderD*, /dev/nvidia*), and a software Vulkan driver (lavapipe) would be slower than the CPU EP');
   } else if (vulkanLoaderPresent()) {
     try {
-      return { session: await open(bytes, 'webgpu', opts), device: 'webgpu' };
+      return await open(bytes, 'webgpu', opts);
     } catch (e) {
       skipped.push(`webgpu failed (${firstLine(e).replace(/^device webgpu: /, '').slice(0, 200)})`);
     }
@@ -164,5 +194,5 @@ export async function createSession(bytes: Uint8Array, device: Device, opts: Ses
     skipped.push('webgpu has no Vulkan loader (libvulkan.so.1)');
   }
   log(`device auto: ${skipped.join('; ')}; using the CPU`);
-  return { session: await open(bytes, 'cpu', opts), device: 'cpu' };
+  return open(bytes, 'cpu', opts);
 }

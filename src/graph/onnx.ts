@@ -21,6 +21,7 @@ import {
 } from 'onnx-buf';
 import { GraphError, typedArrayFor, type ConstantData, type DType, type Graph, type Shape, type Tensor } from './graph';
 import type { AttrValue, EmitContext } from './op';
+import { convNchwcBlockSize, hasNchwcCandidates, rememberNchwcRebuild, withConvNchwcBlockSize } from './ops/conv';
 
 /** Opset 20: Gelu and the axes-as-input reductions; onnxruntime-node 1.30 runs it. */
 export const DEFAULT_OPSET = 20;
@@ -180,7 +181,15 @@ export function toModelProto(graph: Graph, opts: OnnxOptions = {}): ModelProto {
   return model;
 }
 
-/** Serialises the graph as an ONNX model; the same graph always gives the same bytes. */
+/**
+ * Serialises the graph as an ONNX model; the same graph always gives the same bytes. Bytes with
+ * plain convs that ORT's NCHWc convs could run remember how to re-emit them (ops/conv.ts
+ * nchwcRebuildOf; engine/session.ts uses it on the CPU EP).
+ */
 export function toOnnx(graph: Graph, opts: OnnxOptions = {}): Uint8Array {
-  return toBinary(ModelProtoSchema, toModelProto(graph, opts));
+  const bytes = toBinary(ModelProtoSchema, toModelProto(graph, opts));
+  if (convNchwcBlockSize() === 0 && hasNchwcCandidates(graph)) {
+    rememberNchwcRebuild(bytes, (block) => withConvNchwcBlockSize(block, () => toBinary(ModelProtoSchema, toModelProto(graph, opts))));
+  }
+  return bytes;
 }

@@ -49,10 +49,12 @@ export function setConvWeightGradLayout(layout: WeightGradLayout): WeightGradLay
  * ORT's NCHWc convolution: com.microsoft.nchwc Conv between ReorderInput / ReorderOutput, with the
  * weight reordered in the graph (ORT's own NchwcTransformer only rewrites Convs whose weights are
  * constants, never a training step's). MLAS blocks channels by 16 with AVX-512F and by 8 with
- * AVX2; a block size other than the machine's gives wrong numbers without an error, so this is
- * opt-in (0, the default: off) and a model that uses it runs only on ORT's x86 CPU EP — never for
- * exported or GPU models. Applies to groups-1 float32 convs whose channel counts are multiples of
- * the block. Measured (1 thread, batch 128, min of 15): 16->16 ch at 16x16 forward 2.2 vs 3.3 ms.
+ * AVX2; a block size other than the machine's gives wrong numbers without an error, and a model
+ * that uses it runs only on ORT's x86 CPU EP. So emission stays plain (block 0) and toOnnx keeps a
+ * way to re-emit a model at a block (nchwcRebuildOf), which engine/session.ts uses for CPU sessions
+ * after a self-check on this machine (engine/conv-layout.ts); exported and GPU models stay plain.
+ * Applies to groups-1 float32 convs whose channel counts are multiples of the block. Measured
+ * (1 thread, batch 128, min of 15): 16->16 ch at 16x16 forward 2.2 vs 3.3 ms.
  */
 const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 let nchwcBlockSize = 0;
@@ -63,6 +65,43 @@ export function setConvNchwcBlockSize(block: number): number {
   nchwcBlockSize = block;
   return prev;
 }
+/** The NCHWc block conv emission uses now (0: plain ONNX Conv). */
+export function convNchwcBlockSize(): number {
+  return nchwcBlockSize;
+}
+/** Runs `fn` (e.g. toOnnx) with convs emitted at NCHWc block `block`; the previous block is restored even when it throws. */
+export function withConvNchwcBlockSize<T>(block: number, fn: () => T): T {
+  const prev = setConvNchwcBlockSize(block);
+  try {
+    return fn();
+  } finally {
+    setConvNchwcBlockSize(prev);
+  }
+}
+
+/**
+ * Model bytes emitted with plain convs → the same graph emitted again at an NCHWc block. toOnnx
+ * records it for graphs with eligible convs, so the one place that knows a model runs on ORT's CPU
+ * EP (engine/session.ts, after 'auto' resolved) can open the NCHWc variant, while the bytes
+ * themselves (written as backbone.onnx, opened on a GPU EP) stay plain. Weak: dropped with the bytes.
+ */
+const nchwcRebuilds = new WeakMap<Uint8Array, (block: number) => Uint8Array>();
+export function rememberNchwcRebuild(bytes: Uint8Array, rebuild: (block: number) => Uint8Array): void {
+  nchwcRebuilds.set(bytes, rebuild);
+}
+/** The NCHWc re-emission of plain model bytes, or null when toOnnx saw no eligible conv in them. */
+export function nchwcRebuildOf(bytes: Uint8Array): ((block: number) => Uint8Array) | null {
+  return nchwcRebuilds.get(bytes) ?? null;
+}
+/** Whether some conv of `graph` could be NCHWc at block 8 (every conv eligible at 16 is eligible at 8). */
+export function hasNchwcCandidates(graph: { readonly nodes: readonly { readonly op: unknown; readonly inputs: readonly Tensor[]; readonly attrs: unknown }[] }): boolean {
+  return graph.nodes.some((n) => {
+    if (n.op !== Conv2d || (n.attrs as Conv2dAttrs).groups !== 1 || n.inputs[0].dtype !== 'float32') return false;
+    const [cout, cin] = n.inputs[1].shape as number[];
+    return cin % 8 === 0 && cout % 8 === 0;
+  });
+}
+
 /** MLAS's NCHWc block size on this machine from the CPU flags (Linux x86: 16 with avx512f, 8 with avx2), else 0. */
 export function nchwcBlockSizeOfThisCpu(): number {
   if (process.platform !== 'linux' || process.arch !== 'x64') return 0;
