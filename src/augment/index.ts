@@ -10,6 +10,8 @@
  *
  * presets.ts: the view pipelines; params.ts: per-sample parameters (TypeScript, seeded) and the
  * feed layout; graph.ts: the pipeline as graph ops; ops.ts: the raw ONNX ops it adds.
+ * rand-augment.ts / random-erasing.ts: timm's RandAugment and RandomErasing as host-side image
+ * ops (fine-tune recipe, docs/methods.md §5.4), drawn from a seeded Rng and applied off the graph.
  */
 export * from './presets';
 export * from './params';
@@ -17,3 +19,5 @@ export {
   applyViews, applyEvalTransform, augmentParamInputs, augmentGridInputs, augmentFeeds, boxBlurRadius,
   adjustHue, gaussianBlur, grayscale, normalize, solarize, toUnitFloat,
 } from './graph';
+export * from './rand-augment';
+export * from './random-erasing';
