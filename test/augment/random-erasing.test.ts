@@ -118,6 +118,20 @@ describe('applyRandomErasing', () => {
     expect(other).not.toEqual(x);
   });
 
+  it("'pixel' values follow N(0, 1): moments and tail mass over 30000 values", () => {
+    const big = new Float32Array(3 * 100 * 100);
+    applyRandomErasing(big, 3, 100, 100, { mode: 'pixel', rects: [{ top: 0, left: 0, height: 100, width: 100 }], noiseSeed: 99 });
+    const n = big.length;
+    const mean = big.reduce((a, b) => a + b, 0) / n;
+    const m2 = big.reduce((a, b) => a + b * b, 0) / n;
+    const m4 = big.reduce((a, b) => a + b ** 4, 0) / n;
+    expect(Math.abs(mean)).toBeLessThan(0.025); // sd of the mean 0.0058
+    expect(Math.abs(m2 - 1)).toBeLessThan(0.04); // sd 0.008
+    expect(Math.abs(m4 - 3)).toBeLessThan(0.25); // sd ≈ 0.06
+    const tail = big.filter((v) => Math.abs(v) > 1.959964).length / n;
+    expect(Math.abs(tail - 0.05)).toBeLessThan(0.008); // sd 0.0013
+  });
+
   it("'rand' fills one value per channel and rectangle, 'const' zeros; a batch subarray is erased in place", () => {
     const batch = new Float32Array(2 * C * h * w).fill(7);
     const second = batch.subarray(C * h * w);
