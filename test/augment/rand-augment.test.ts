@@ -15,6 +15,11 @@ const PYTHON = '/usr/bin/python3';
 const hasPil = spawnSync(PYTHON, ['-c', 'import PIL'], { encoding: 'utf8' }).status === 0;
 if (!hasPil) console.warn('SKIPPED: Pillow cross-check of the RandAugment ops (no PIL importable from /usr/bin/python3; apt-get install python3-pil)');
 const itPil = hasPil ? it : it.skip;
+// The ops reproduce Pillow 9.4's arithmetic (Debian bookworm's python3-pil, what CI installs): exact
+// there. Another Pillow may round a few values differently, so elsewhere ±1 is accepted.
+const pilVersion = hasPil ? spawnSync(PYTHON, ['-c', 'import PIL; print(PIL.__version__)'], { encoding: 'utf8' }).stdout.trim() : '';
+const TOLERANCE = pilVersion.startsWith('9.4.') ? 0 : 1;
+if (hasPil && TOLERANCE) console.warn(`Pillow ${pilVersion} (not 9.4): RandAugment ops compared within ±1`);
 
 // The same op bodies timm's auto_augment.py calls, on the draw's final argument.
 const PIL_SCRIPT = String.raw`
@@ -62,7 +67,7 @@ function pillow(cases: Case[]): Uint8Array[] {
   return (JSON.parse(r.stdout) as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64')));
 }
 
-/** Test images: a narrow-range noise image, a gradient with noise, a square one, a grey one. */
+/** Test images: narrow-range noise, a gradient with noise, a square one, a grey one, and two larger ones. */
 function images(): { h: number; w: number; c: number; data: Uint8Array }[] {
   const rng = new Rng(7);
   const make = (h: number, w: number, c: number, f: (y: number, x: number, ch: number) => number) => {
@@ -75,6 +80,9 @@ function images(): { h: number; w: number; c: number; data: Uint8Array }[] {
     make(11, 13, 3, (y, x, ch) => 20 * y + 9 * x + 30 * ch + rng.int(40) - 20),
     make(16, 16, 3, () => rng.int(256)),
     make(9, 12, 1, (y, x) => 60 + 10 * y - 4 * x + rng.int(30)),
+    // Equalize only changes an image with more than 255 pixels outside its top grey level.
+    make(48, 64, 3, (y, x, ch) => 30 + 2 * y + x + 20 * ch + rng.int(50)),
+    make(40, 36, 1, (y, x) => 20 + 3 * y + 2 * x + rng.int(20)),
   ];
 }
 
@@ -247,7 +255,7 @@ describe('applyRandAugment against Pillow 9.4', () => {
     ['TranslateYRel', [0, 0.45, -0.45, 0.2, -0.0123]],
   ];
 
-  itPil('every op equals Pillow exactly on RGB and grey images (bilinear and bicubic)', () => {
+  itPil('every op equals Pillow (exactly on 9.4) on RGB and grey images (bilinear and bicubic)', () => {
     const cases: Case[] = [];
     for (const im of images()) {
       for (const [name, values] of OP_VALUES) for (const v of values) cases.push({ ...im, ops: [op(name, v)], fill: FILL });
@@ -262,7 +270,7 @@ describe('applyRandAugment against Pillow 9.4', () => {
       const got = applyRandAugment(k.data, k.h, k.w, k.c, { ops: k.ops }, { fill: k.fill });
       expect(k.data).toEqual(before);
       const { differ, maxAbs } = diffStats(got, expected[i]);
-      if (differ) failures.push(`${k.ops[0].op}(${k.ops[0].value}, ${k.ops[0].resample}) on ${k.h}x${k.w}x${k.c}: ${differ} values differ, max ${maxAbs}`);
+      if (maxAbs > TOLERANCE) failures.push(`${k.ops[0].op}(${k.ops[0].value}, ${k.ops[0].resample}) on ${k.h}x${k.w}x${k.c}: ${differ} values differ, max ${maxAbs}`);
     });
     expect(failures).toEqual([]);
     expect(cases.length).toBeGreaterThan(400);
@@ -284,7 +292,7 @@ describe('applyRandAugment against Pillow 9.4', () => {
     const failures: string[] = [];
     cases.forEach((k, i) => {
       const { differ, maxAbs } = diffStats(applyRandAugment(k.data, k.h, k.w, k.c, draws[i], { fill: k.fill }), expected[i]);
-      if (differ) failures.push(`${JSON.stringify(k.ops)}: ${differ} differ, max ${maxAbs}`);
+      if (maxAbs > TOLERANCE) failures.push(`${JSON.stringify(k.ops)}: ${differ} differ, max ${maxAbs}`);
     });
     expect(failures).toEqual([]);
   });
