@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { METHODS, BACKBONES, DATASETS, PRESETS, ids, findEntry, methodSpec } from '../registry';
+import { parseRandAugment } from '../augment/rand-augment';
 import { PRESET_PARAMS } from './preset-params';
 import { FieldRule, ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, prob, tuple } from './spec';
 
@@ -20,6 +21,16 @@ function dependent<T>(describe: string, compute: (ctx: ResolveContext) => T): De
 
 function datasetDefault<T>(describe: string, pick: (d: (typeof DATASETS)[number]) => T): DependentDefault<T> {
   return dependent(describe, (ctx) => pick(findEntry(DATASETS, String(fromRoot(ctx, 'data.dataset')))!));
+}
+
+/** Why a RandAugment string is wrong (parseRandAugment's message), or null. */
+function randAugmentProblem(value: string): string | null {
+  try {
+    parseRandAugment(value);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 const OPTIMIZERS = ['sgd', 'lars', 'adam', 'adamw'] as const;
@@ -150,6 +161,17 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       mixup_alpha: num('Mixup Beta(alpha, alpha), one lambda per batch, mixed with the batch reversed; 0 = off', 0, { minimum: 0 }),
       cutmix_alpha: num('CutMix Beta(alpha, alpha), box area corrected lambda; 0 = off', 0, { minimum: 0 }),
       mixup_switch_prob: prob('probability of CutMix instead of Mixup when both alphas are > 0', 0.5),
+      // timm's train transform (create_transform is_training) when rand_augment or random_erasing is on; else in-graph views.
+      interpolation: oneOf("resampling of the train crop (and of RandAugment's rotate/shear/translate)", ['bilinear', 'bicubic'], 'bilinear'),
+      rand_augment: str("timm RandAugment config string (timm rand_augment_transform), e.g. 'rand-m9-mstd0.5-inc1'; null = none", null, {
+        nullable: true,
+        pattern: { regex: '^rand(-[a-z]+[0-9][0-9.eE]*)*$', describe: "a timm RandAugment string such as 'rand-m9-mstd0.5-inc1'" },
+        check: randAugmentProblem,
+      }),
+      random_erasing: prob('timm RandomErasing probability after normalisation (pixel mode: N(0, 1) per value, one rectangle); 0 = off', 0),
+      layer_decay: num('layer-wise LR decay, ViT only: block i trains at lr * decay^(depth - i), the embeddings at lr * decay^(depth + 1), final norm and head at lr (BEiT/MAE); null = off', null, { exclusiveMinimum: 0, maximum: 1, nullable: true }),
+      head_lr: num('peak LR of the classification head, used as written (no batch-size scaling); null = the backbone LR', null, { minimum: 0, nullable: true }),
+      freeze_class_token: bool("keep a ViT's class token (and a learned position embedding) at its pretrained value", false),
     }),
     online_linear: bool('train an online linear classifier on detached features (docs/methods.md §5.2)', false),
   }),

@@ -38,6 +38,8 @@ export interface StringSpec extends Common {
   enum?: readonly string[];
   /** A regular expression the whole value must match, and how to describe it. */
   pattern?: { regex: string; describe: string };
+  /** A check the JSON Schema cannot express (e.g. a parsed mini-language): why `value` is wrong, or null. */
+  check?: (value: string) => string | null;
 }
 
 export interface NumberSpec extends Common {

@@ -110,6 +110,12 @@ export interface ResolvedConfig {
       mixup_alpha: number;
       cutmix_alpha: number;
       mixup_switch_prob: number;
+      interpolation: 'bilinear' | 'bicubic';
+      rand_augment: string | null;
+      random_erasing: number;
+      layer_decay: number | null;
+      head_lr: number | null;
+      freeze_class_token: boolean;
     };
     online_linear: boolean;
   };

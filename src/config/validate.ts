@@ -148,6 +148,8 @@ function checkString(spec: StringSpec, node: LNode, field: string, wrong: () => 
     fail(node.origin, field, `${JSON.stringify(v)} is not one of ${spec.enum.join(', ')}`);
   }
   if (spec.pattern && !new RegExp(spec.pattern.regex).test(v)) fail(node.origin, field, `${JSON.stringify(v)} is not allowed; allowed ${spec.pattern.describe}`);
+  const why = spec.check?.(v);
+  if (why) fail(node.origin, field, why);
   return v;
 }
 

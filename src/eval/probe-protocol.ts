@@ -9,7 +9,9 @@
  *                   computed once; 'augmented' (the reference): RandomResizedCrop + hflip views
  *                   drawn afresh and embedded every epoch, a full backbone pass per epoch.
  *   eval.finetune → finetune_top1 / finetune_top5 (+ _final): every parameter trains from the
- *                   pretrained weights with RandomResizedCrop + hflip + normalise (finetune.ts).
+ *                   pretrained weights with RandomResizedCrop + hflip + normalise (finetune.ts);
+ *                   with rand_augment or random_erasing, timm's train transform on the host
+ *                   (timm-train-transform.ts); optional layer-wise LR decay, head LR, frozen class token.
  *
  * Both: batch = `batch_size` (null: train.batch_size), LR = optimizer.lr · batch/256 (the
  * reference's linear scaling), the configured schedule, the test split scored after every epoch;
@@ -30,7 +32,9 @@ import { GraphForwardContext, type Module } from '../nn/module';
 import { createOptimizer, scaleLr, type ScheduleSpec } from '../optim';
 import type { MetricValue } from '../report/summary';
 import type { Accuracy } from './classifier-eval';
+import { parseRandAugment, randAugmentFill } from '../augment/rand-augment';
 import { embedEvalImages, embedEvalImagesTo, evalInferenceModel, finetune, finetuneAugmentation, labelledIndices, type EvalImages } from './finetune';
+import type { TimmTrainTransform } from './timm-train-transform';
 import { FeatureFileWriter, type FeatureBank } from './knn';
 import { linearProbe, type EmbedTrainFeatures, type LinearProbeResult, type ProbeHead } from './linear';
 
@@ -196,6 +200,34 @@ function describeMixing(ft: ResolvedConfig['eval']['finetune']): string[] {
   return out;
 }
 
+/**
+ * timm's train transform of the fine-tune when the config asks for RandAugment or random erasing
+ * (crop, flip and normalisation as `augmentation`'s view), else null: the in-graph views.
+ */
+export function finetuneHostTransform(ft: ResolvedConfig['eval']['finetune'], augmentation: AugmentPreset): TimmTrainTransform | null {
+  if (ft.rand_augment === null && ft.random_erasing === 0) return null;
+  const view = augmentation.views[0];
+  const { mean, std } = augmentation.normalization;
+  return {
+    size: view.size, scale: view.scale, ratio: view.ratio, interpolation: ft.interpolation, hflipProb: view.hflipProb,
+    randAugment: ft.rand_augment === null ? null : parseRandAugment(ft.rand_augment), fill: randAugmentFill(mean),
+    erasingProb: ft.random_erasing, mean, std,
+  };
+}
+
+/** The fine-tune's train transform and LR grouping as protocol phrases. */
+function describeFinetuneTransform(ft: ResolvedConfig['eval']['finetune'], augmentation: AugmentPreset, host: TimmTrainTransform | null): string[] {
+  const view = augmentation.views[0];
+  const crop = `RandomResizedCrop ${view.size} scale (${view.scale.join(', ')})${view.interpolation === 'bilinear' ? '' : ` ${view.interpolation}`} + hflip ${view.hflipProb}`;
+  const out = host
+    ? [`timm train transform on the host: ${crop}${ft.rand_augment ? ` + RandAugment ${ft.rand_augment}` : ''} + normalise${ft.random_erasing > 0 ? ` + random erasing p ${ft.random_erasing} (pixel mode, 1 rectangle)` : ''}`]
+    : [`${crop} + normalise`];
+  if (ft.layer_decay !== null) out.push(`layer-wise LR decay ${ft.layer_decay}`);
+  if (ft.head_lr !== null) out.push(`head LR ${ft.head_lr} (not batch-scaled)`);
+  if (ft.freeze_class_token) out.push('class token frozen');
+  return out;
+}
+
 export async function runPostTrainingEvals(config: ResolvedConfig, inputs: PostTrainingInputs): Promise<PostTrainingMetrics> {
   const { linear, finetune: ft } = config.eval;
   const out: PostTrainingMetrics = {};
@@ -292,17 +324,20 @@ export async function runPostTrainingEvals(config: ResolvedConfig, inputs: PostT
     const batch = batchOf(ft, config);
     checkBatch('eval.finetune.batch_size', batch, labelledIndices(train).length, config.data.train_split);
     const lr = scaleLr(ft.optimizer.lr, batch, PROBE_REFERENCE_BATCH, 'linear');
+    const ftAugmentation = ft.interpolation === 'bilinear' ? augmentation : finetuneAugmentation({ inputSize: config.augmentation.input_size, inputChannels: train.channels, singleChannel: 'gray', interpolation: ft.interpolation });
+    const hostTransform = finetuneHostTransform(ft, ftAugmentation);
     const r = await finetune({
-      backbone, backboneValues: values, prefix, featureDim, numClasses, train, test: evalTest, augmentation,
+      backbone, backboneValues: values, prefix, featureDim, numClasses, train, test: evalTest, augmentation: ftAugmentation,
       epochs: ft.epochs, batchSize: batch, lr, optimizer: createOptimizer(ft.optimizer), weightDecay: ft.optimizer.weight_decay,
       excludeNormBiasFromWd: ft.optimizer.exclude_norm_bias_from_wd, schedule: ft.schedule, seed, device, threads,
       mixing: { mixupAlpha: ft.mixup_alpha, cutmixAlpha: ft.cutmix_alpha, switchProb: ft.mixup_switch_prob, labelSmoothing: ft.label_smoothing },
+      hostTransform: hostTransform ?? undefined, transformWorkers: config.data.workers,
+      layerDecay: ft.layer_decay, headLr: ft.head_lr, freezeClassToken: ft.freeze_class_token,
       onEpoch: (e) => log(`fine-tune epoch ${e.epoch + 1}/${ft.epochs}: loss ${e.loss.toFixed(4)}, top-1 ${(100 * e.test.top1).toFixed(2)}%`),
     });
-    const view = augmentation.views[0];
     const protocol = [
       'fine-tune', 'all parameters train (backbone in training mode, batch-norm batch statistics) + Linear head',
-      `RandomResizedCrop ${view.size} scale (${view.scale.join(', ')}) + hflip 0.5 + normalise`,
+      ...describeFinetuneTransform(ft, ftAugmentation, hostTransform),
       ...describeMixing(ft),
       describeOptimizer(ft.optimizer, batch, lr), `${ft.epochs} epochs`, describeSchedule(ft.schedule),
       `test images through the backbone in eval mode with the ${evalTransform}`, split,

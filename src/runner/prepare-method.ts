@@ -28,6 +28,9 @@ export function prepareMethod(config: ResolvedConfig, opts: { inputChannels: num
         throw new UserError(`backbone.${field}: ${config.backbone[field]} applies to ViT backbones only, not ${config.backbone.name}; remove it (or set null)`);
       }
     }
+    const ft = config.eval.finetune;
+    if (ft.layer_decay !== null) throw new UserError(`eval.finetune.layer_decay: ${ft.layer_decay} applies to ViT backbones only (it decays the LR per transformer block), not ${config.backbone.name}; set null`);
+    if (ft.freeze_class_token) throw new UserError(`eval.finetune.freeze_class_token: true applies to ViT backbones only, not ${config.backbone.name}; set false`);
   }
   const backbone = createBackbone(config.backbone.name, {
     width: config.backbone.width, inChannels: preset.outputChannels, imageSize: config.backbone.image_size ?? config.augmentation.input_size,
