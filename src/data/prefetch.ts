@@ -132,7 +132,10 @@ export class BatchPrefetcher {
     this.pending = null;
     const worker = this.worker;
     this.worker = null;
-    if (worker !== null) await worker.terminate();
+    if (worker === null) return;
+    // An unref'd worker's exit would not hold the event loop: the await could end the process.
+    worker.ref();
+    await worker.terminate();
   }
 
   private read(indices: Int32Array, slot: number): Promise<void> {
@@ -169,7 +172,7 @@ export class BatchPrefetcher {
       if (!job) return;
       this.waiting.delete(reply.id);
       this.buffers[job.slot] = reply.buffer;
-      if (this.waiting.size === 0) worker.unref();
+      if (this.waiting.size === 0 && !this.closed) worker.unref();
       if (reply.error === null) job.resolve();
       else job.reject(new UserError(reply.error));
     });
