@@ -512,13 +512,32 @@ function affine(src: Uint8Array, dst: Uint8Array, s: Shape, m: readonly number[]
         const r1 = yi + 1 >= 0 && yi + 1 < h ? (yi + 1) * row : -1;
         const r2 = yi + 2 >= 0 && yi + 2 < h ? (yi + 2) * row : -1;
         const r3 = yi + 3 >= 0 && yi + 3 < h ? (yi + 3) * row : -1;
-        for (let ch = 0; ch < c; ch++) {
-          const v1 = cubic(src[r0 + x0 + ch], src[r0 + x1 + ch], src[r0 + x2 + ch], src[r0 + x3 + ch], dx);
-          const v2 = r1 >= 0 ? cubic(src[r1 + x0 + ch], src[r1 + x1 + ch], src[r1 + x2 + ch], src[r1 + x3 + ch], dx) : v1;
-          const v3 = r2 >= 0 ? cubic(src[r2 + x0 + ch], src[r2 + x1 + ch], src[r2 + x2 + ch], src[r2 + x3 + ch], dx) : v2;
-          const v4 = r3 >= 0 ? cubic(src[r3 + x0 + ch], src[r3 + x1 + ch], src[r3 + x2 + ch], src[r3 + x3 + ch], dx) : v3;
-          const v = cubic(v1, v2, v3, v4, dy);
-          dst[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+        // cubic(v1, v2, v3, v4, 0) is exactly v2, so a zero offset (every pixel of ShearX/TranslateX
+        // along y, of ShearY/TranslateY along x) needs one cubic per channel instead of five.
+        if (dy === 0) {
+          const rr = r1 >= 0 ? r1 : r0;
+          for (let ch = 0; ch < c; ch++) {
+            const v = dx === 0 ? src[rr + x1 + ch] : cubic(src[rr + x0 + ch], src[rr + x1 + ch], src[rr + x2 + ch], src[rr + x3 + ch], dx);
+            dst[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+          }
+        } else if (dx === 0) {
+          for (let ch = 0; ch < c; ch++) {
+            const v1 = src[r0 + x1 + ch];
+            const v2 = r1 >= 0 ? src[r1 + x1 + ch] : v1;
+            const v3 = r2 >= 0 ? src[r2 + x1 + ch] : v2;
+            const v4 = r3 >= 0 ? src[r3 + x1 + ch] : v3;
+            const v = cubic(v1, v2, v3, v4, dy);
+            dst[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+          }
+        } else {
+          for (let ch = 0; ch < c; ch++) {
+            const v1 = cubic(src[r0 + x0 + ch], src[r0 + x1 + ch], src[r0 + x2 + ch], src[r0 + x3 + ch], dx);
+            const v2 = r1 >= 0 ? cubic(src[r1 + x0 + ch], src[r1 + x1 + ch], src[r1 + x2 + ch], src[r1 + x3 + ch], dx) : v1;
+            const v3 = r2 >= 0 ? cubic(src[r2 + x0 + ch], src[r2 + x1 + ch], src[r2 + x2 + ch], src[r2 + x3 + ch], dx) : v2;
+            const v4 = r3 >= 0 ? cubic(src[r3 + x0 + ch], src[r3 + x1 + ch], src[r3 + x2 + ch], src[r3 + x3 + ch], dx) : v3;
+            const v = cubic(v1, v2, v3, v4, dy);
+            dst[o + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+          }
         }
       } else {
         const x0 = clip(xi, w) * c, x1 = clip(xi + 1, w) * c;
