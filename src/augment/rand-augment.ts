@@ -59,7 +59,7 @@ export interface RandAugmentOpDraw {
    * 0 for AutoContrast, Equalize, Invert.
    */
   value: number;
-  /** Resample filter of the geometric ops (Rotate, Shear*, Translate*). */
+  /** Resample filter of the geometric ops (Rotate, Shear*, Translate*); unused by the others. */
   resample: 'bilinear' | 'bicubic';
 }
 
@@ -218,14 +218,14 @@ function applyOp(src: Uint8Array, dst: Uint8Array, s: Shape, d: RandAugmentOpDra
   switch (d.op) {
     case 'AutoContrast': applyLuts(src, s.c, autoContrastLuts(src, s.c)); return false;
     case 'Equalize': applyLuts(src, s.c, equalizeLuts(src, s.c)); return false;
-    case 'Invert': return lut(src, s.c, (i) => 255 - i);
+    case 'Invert': return lut(src, (i) => 255 - i);
     case 'Posterize': case 'PosterizeIncreasing': {
       if (v >= 8) return false;
       const mask = ~(2 ** (8 - v) - 1);
-      return lut(src, s.c, (i) => i & mask);
+      return lut(src, (i) => i & mask);
     }
-    case 'Solarize': case 'SolarizeIncreasing': return lut(src, s.c, (i) => (i < v ? i : 255 - i));
-    case 'SolarizeAdd': return lut(src, s.c, (i) => (i < 128 ? Math.min(255, i + v) : i));
+    case 'Solarize': case 'SolarizeIncreasing': return lut(src, (i) => (i < v ? i : 255 - i));
+    case 'SolarizeAdd': return lut(src, (i) => (i < 128 ? Math.min(255, i + v) : i));
     case 'Color': case 'ColorIncreasing': color(src, dst, s, v); return true;
     case 'Contrast': case 'ContrastIncreasing': contrast(src, dst, s, v); return true;
     case 'Brightness': case 'BrightnessIncreasing': blendConstant(0, src, dst, v); return true;
@@ -240,7 +240,7 @@ function applyOp(src: Uint8Array, dst: Uint8Array, s: Shape, d: RandAugmentOpDra
 
 // ---- point ops (Image.point with a 256-entry table per band) -------------------------------------
 
-function lut(img: Uint8Array, c: number, f: (i: number) => number): false {
+function lut(img: Uint8Array, f: (i: number) => number): false {
   const table = new Uint8Array(256);
   for (let i = 0; i < 256; i++) table[i] = f(i);
   for (let i = 0; i < img.length; i++) img[i] = table[img[i]];
