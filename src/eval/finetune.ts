@@ -302,6 +302,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       return { buffers, labels, labelsTensor: new ort.Tensor('int32', labels, [b]), ready: Promise.resolve(), viewParams: new Float32Array(0) as Float32Array };
     });
     const imagesTensor = new ort.Tensor('uint8', slots[0].buffers.pixels, [b, train.height, train.width, train.channels]);
+    // onnxruntime-node refuses shared memory as input ("Invalid argument"): the workers' views are copied once per step.
+    const views = pool ? new Float32Array(b * viewChannels * viewSize * viewSize) : null;
+    const viewsTensor = views ? new ort.Tensor('float32', views, [b, viewChannels, viewSize, viewSize]) : null;
     const load = (batch: Int32Array, slot: (typeof slots)[number]): void => {
       for (let k = 0; k < b; k++) {
         sourceIndices[k] = trainIndices[batch[k]];
@@ -336,8 +339,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
         const lr = o.lr * factor;
         if (steps === 0) lrFirst = lr;
         lrLast = lr;
-        const feeds: Record<string, ort.Tensor> = pool
-          ? { views: new ort.Tensor('float32', slot.buffers.views, [b, viewChannels, viewSize, viewSize]) }
+        if (views) views.set(slot.buffers.views);
+        const feeds: Record<string, ort.Tensor> = viewsTensor
+          ? { views: viewsTensor }
           : { images: imagesTensor, 'augment.view0': new ort.Tensor('float32', slot.viewParams, [b, VIEW_PARAMS]) };
         if (soft) {
           const mix = sampleBatchMix(mixRng, mixing, labels, numClasses, viewSize, viewSize);
