@@ -10,7 +10,8 @@
  * Rounds alternate the two sides (one pass over all images each) so load from other processes
  * hits both alike; images/s is the median over rounds. The ratio is PyTorch's time / ours per
  * image written as ssl-bench / PyTorch time (< 1: ssl-bench faster), like bench:step. --nchwc as in
- * bench-step.js (ORT NCHWc convolutions at this CPU's channel block; default off, as runs embed today).
+ * bench-step.js (auto, the default and what runs embed with on the CPU: ORT's NCHWc convolutions at
+ * this CPU's channel block after the self-check; off: plain ONNX Conv).
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -22,7 +23,7 @@ const dist = (p) => require(path.join(ROOT, 'dist', p));
 const TORCH_PYTHON = '/usr/bin/python3';
 
 function parseArgs(argv) {
-  const o = { widths: [8, 16, 64], images: 1024, batch: 256, rounds: 3, threads: os.availableParallelism(), torch: true, nchwc: 'off' };
+  const o = { widths: [8, 16, 64], images: 1024, batch: 256, rounds: 3, threads: os.availableParallelism(), torch: true, nchwc: 'auto' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = () => {
@@ -69,14 +70,11 @@ async function benchWidth(o, width) {
   const ort = require('onnxruntime-node');
   const state = new Map();
   for (const s of [...backbone.parameters('backbone'), ...backbone.buffers('backbone')]) state.set(s.name, new ort.Tensor('float32', init.get(s.name), [...s.shape]));
-  const { nchwcBlockSizeOfThisCpu, setConvNchwcBlockSize } = dist('graph');
-  const previous = setConvNchwcBlockSize(o.nchwc === 'auto' ? nchwcBlockSizeOfThisCpu() : 0);
   const model = buildInferenceModel(backbone, {
     name: 'knn-embed', prefix: 'backbone',
     input: { format: 'uint8-nhwc', channels: 3, height: 32, width: 32, mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.243, 0.261] },
   });
-  setConvNchwcBlockSize(previous);
-  const { session } = await createSession(model.modelBytes, 'cpu', { threads: o.threads, executionMode: 'sequential' });
+  const { session, convLayout } = await createSession(model.modelBytes, 'cpu', { threads: o.threads, executionMode: 'sequential', convLayout: o.nchwc });
   const rng = new Rng(1);
   const images = new Uint8Array(o.images * 32 * 32 * 3);
   for (let i = 0; i < images.length; i++) images[i] = Math.floor(rng.uniform() * 256);
@@ -95,7 +93,7 @@ async function benchWidth(o, width) {
     }
   }
   await session.release();
-  return { width, ours: median(ours), torch: o.torch ? median(theirs) : null, torchInfo };
+  return { width, convLayout, ours: median(ours), torch: o.torch ? median(theirs) : null, torchInfo };
 }
 
 async function main() {
@@ -104,7 +102,7 @@ async function main() {
   for (const width of o.widths) {
     const row = await benchWidth(o, width);
     rows.push(row);
-    console.log(`width ${width}: ssl-bench ${row.ours.toFixed(0)} img/s` + (row.torch ? `, PyTorch ${row.torch.toFixed(0)} img/s` : ''));
+    console.log(`width ${width}: ssl-bench ${row.ours.toFixed(0)} img/s (convs ${row.convLayout})` + (row.torch ? `, PyTorch ${row.torch.toFixed(0)} img/s` : ''));
   }
   const info = rows.find((r) => r.torchInfo)?.torchInfo;
   if (info) console.log(`PyTorch ${info.torch}, BLAS: ${info.blas.kind}, threads ${info.threads}`);

@@ -24,9 +24,9 @@
  * then says so on every line. Threads: both sides use --threads (capped at the core count). --profile writes an ORT
  * profile (JSON trace) and prints the time per op type. --no-spin makes ORT's idle threads sleep
  * instead of spinning (on a loaded shared machine: median 12.8 s vs 15.0 s at batch 64, A/B).
- * --nchwc off (default, what `ssl-bench run` builds today): plain ONNX Conv; auto: ORT's NCHWc
- * convolutions at this CPU's channel block (src/graph/ops/conv.ts setConvNchwcBlockSize; 16 with
- * AVX-512F, 8 with AVX2), an opt-in path that runs do not use yet.
+ * --nchwc auto (default, what `ssl-bench run` uses on the CPU): ORT's NCHWc convolutions at this
+ * CPU's channel block (16 with AVX-512F, 8 with AVX2) after the self-check of
+ * src/engine/conv-layout.ts, opened by createSession as in a run; off: plain ONNX Conv (run --nchwc off).
  * scripts/bench-embed.js does the same comparison for the kNN embedding (inference) throughput.
  */
 'use strict';
@@ -44,7 +44,7 @@ const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and
   + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
 
 function parseArgs(argv) {
-  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'off' };
+  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'auto' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -190,16 +190,13 @@ async function benchWidth(o) {
   const { TrainStepRunner } = dist('engine');
   const { initParameters } = dist('nn');
   const { Rng } = dist('data/rng');
-  const { nchwcBlockSizeOfThisCpu, setConvNchwcBlockSize } = dist('graph');
-  const nchwc = o.nchwc === 'auto' ? nchwcBlockSizeOfThisCpu() : 0;
+  const { convLayoutOf } = dist('engine');
   const t0 = performance.now();
-  const previous = setConvNchwcBlockSize(nchwc);
   const { model, params, buffers } = buildSimclrStep(o);
-  setConvNchwcBlockSize(previous);
   const buildS = (performance.now() - t0) / 1000;
   const init = initParameters([...params, ...buffers], new Rng(0));
   const runner = await TrainStepRunner.create(model, init, {
-    device: 'cpu', threads: o.threads, executionMode: o.exec, outputs: o.outputs, spinning: o.spinning,
+    device: 'cpu', threads: o.threads, executionMode: o.exec, outputs: o.outputs, spinning: o.spinning, convLayout: o.nchwc,
     profilePrefix: o.profile ? path.join(os.tmpdir(), 'ssl-bench-step-profile') : undefined,
   });
   const n = o.batch * 3 * 32 * 32;
@@ -225,11 +222,12 @@ async function benchWidth(o) {
     runner.session.endProfiling();
     summariseProfile(latestProfile());
   }
+  const layout = convLayoutOf(runner.session);
   const ours = { median_s: median(times), peak_rss_gb: process.resourceUsage().maxRSS / 1024 ** 2, loss };
   console.log(`ssl-bench: model ${(model.modelBytes.length / 1e6).toFixed(1)} MB built in ${buildS.toFixed(1)} s; `
     + `step median ${ours.median_s.toFixed(3)} s over ${times.length} steps (min ${Math.min(...times).toFixed(3)} s), `
     + `peak RSS ${ours.peak_rss_gb.toFixed(2)} GB, loss ${loss.toFixed(4)} `
-    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}, NCHWc conv ${nchwc ? `block ${nchwc}` : 'off'}]`);
+    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}, convs ${layout}]`);
   await runner.release();
   if (!o.torch) return { ours, torch: null };
   if (!useTorch) {

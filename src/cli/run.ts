@@ -8,6 +8,7 @@ import type { ResolvedConfig } from '../config';
 import { addSetOption } from '../config/set-option';
 import { writeFileAtomic } from '../util/atomic';
 import { runExperiment } from '../runner';
+import { CONV_LAYOUT_PREFERENCES, setConvLayoutPreference, type ConvLayoutPreference } from '../engine/conv-layout';
 import { removeIfNeverTrained } from '../runner/run-dir';
 
 interface RunCliOptions {
@@ -17,6 +18,7 @@ interface RunCliOptions {
   force?: boolean;
   maxSteps?: number;
   threads?: number;
+  nchwc?: ConvLayoutPreference;
 }
 
 interface PlannedRun {
@@ -40,6 +42,11 @@ function threadCount(value: string): number {
   const cores = os.availableParallelism();
   if (n > cores) throw new InvalidArgumentError(`${n} is more than this machine's ${cores} cores; use at most ${cores}`);
   return n;
+}
+
+function convLayoutPreference(value: string): ConvLayoutPreference {
+  if (!(CONV_LAYOUT_PREFERENCES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${CONV_LAYOUT_PREFERENCES.join(' or ')}`);
+  return value as ConvLayoutPreference;
 }
 
 /** Whether `runDir` already holds a completed run (summary.json with status "finished", or "smoke" for a --max-steps run). */
@@ -75,8 +82,10 @@ export function registerRun(program: Command): void {
     .option('--resume', 'continue unfinished runs from their last checkpoint')
     .option('--force', 'rerun even when a finished result exists')
     .option('--max-steps <n>', 'stop each run after n optimizer steps (sets train.max_steps)', positiveInteger)
-    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core). CPU results are reproducible for a config, seed and thread count; conv weight gradients are computed so that the count does not change them (the CI ResNet run is bitwise equal at 1 and 4 threads), other layers are not checked for every shape, so the count is recorded in summary.json and --resume must use the same one; at most the core count', threadCount);
+    .option('--threads <n>', 'intra-op threads per ONNX Runtime session (default: every core). CPU results are reproducible for a config, seed and thread count; conv weight gradients are computed so that the count does not change them (the CI ResNet run is bitwise equal at 1 and 4 threads), other layers are not checked for every shape, so the count is recorded in summary.json and --resume must use the same one; at most the core count', threadCount)
+    .option('--nchwc <auto|off>', 'convolutions on the CPU: auto (default) runs ONNX Runtime\'s NCHWc convolutions at this CPU\'s channel block (16 AVX-512, 8 AVX2) after a self-check against plain Conv, off runs plain ONNX Conv; results differ at float-rounding level, like --threads; summary.json records conv_layout; GPU devices and backbone.onnx always use plain Conv', convLayoutPreference, 'auto');
   addSetOption(cmd).action(async (files: string[], opts: RunCliOptions) => {
+    setConvLayoutPreference(opts.nchwc ?? 'auto');
     const set = opts.maxSteps !== undefined ? [...(opts.set ?? []), `train.max_steps=${opts.maxSteps}`] : opts.set ?? [];
     const expanded = expandConfigArgs(files);
     const runnable = expanded.filter((f) => !f.abstract).map((f) => f.file);

@@ -52,6 +52,8 @@ export interface RunSummary {
   device: string;
   /** ONNX Runtime intra-op threads the run trained with; absent in summaries written before it was recorded. */
   threads?: number;
+  /** How the training step's convolutions ran: ORT NCHWc at channel block 16 / 8, or plain Conv. */
+  conv_layout?: string;
   config_hash: string;
   /** config_hash of the resolved config with seed 0 and n_runs 1: runs sharing it differ only in the seed. */
   config_hash_without_seed?: string;
@@ -121,6 +123,10 @@ const SUMMARY_FIELDS = {
   threads: {
     spec: { kind: 'integer', min: 1 }, optional: true,
     description: 'ONNX Runtime intra-op threads the run trained with (ssl-bench run --threads; default every core). CPU results are reproducible for one config, seed and thread count, not across thread counts (MLAS splits GEMMs by thread and blocks their sums accordingly). Absent in summaries written before it was recorded.',
+  },
+  conv_layout: {
+    spec: { kind: 'enum', values: ['plain', 'nchwc8', 'nchwc16'] }, optional: true,
+    description: 'How the training step\'s convolutions ran: "nchwc16" / "nchwc8" ONNX Runtime\'s NCHWc convolutions at that channel block (CPU EP; ssl-bench run --nchwc auto, the default, once a self-check on the machine agrees with plain Conv), "plain" ONNX Conv (GPU EPs, --nchwc off, no eligible conv, or a failed self-check). Like threads it changes results only at float-rounding level. Absent in summaries written before it was recorded and for runs without pretraining.',
   },
   config_hash: { spec: { kind: 'string', pattern: /^[0-9a-f]{12}$/, allowed: '12 lowercase hex digits' }, description: 'Hash of the resolved config.' },
   config_hash_without_seed: {

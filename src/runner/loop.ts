@@ -154,7 +154,7 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
 
   const described = training.describe();
   const summaryContext = {
-    config, configHash: opts.configHash, configFile: opts.configFile, runName: opts.runName, device: described.device,
+    config, configHash: opts.configHash, configFile: opts.configFile, runName: opts.runName, device: described.device, convLayout: described.convLayout,
     versions: { ssl_bench: SSL_BENCH_VERSION, onnxruntime: described.ortVersion, node: process.version },
   };
   let lastCheckpoint: Position | null = opts.start === 'resume' ? state.next : null;

@@ -9,6 +9,7 @@ import {
   buildTrainStep, createSession, exportBackbone, loadCheckpoint, restoreState, saveCheckpoint,
   TrainStepRunner, type HostData, type TrainStepModel,
 } from '../engine';
+import { convLayoutOf } from '../engine/session';
 import { UserError } from '../errors';
 import { buildClassifierEvalModel, evaluateClassifier, type ClassifierEvalModel } from '../eval/classifier-eval';
 import { OnlineLinearClassifier } from '../eval/online-linear';
@@ -334,8 +335,8 @@ export class Pretraining implements Training {
     return null;
   }
 
-  describe(): { device: string; ortVersion: string; params: number } {
+  describe(): { device: string; ortVersion: string; params: number; convLayout: string } {
     const params = this.model.state.filter((e) => e.role === 'param').reduce((n, e) => n + e.shape.reduce((a, d) => a * d, 1), 0);
-    return { device: this.runner.device, ortVersion: ort.env.versions.common ?? 'unknown', params };
+    return { device: this.runner.device, ortVersion: ort.env.versions.common ?? 'unknown', params, convLayout: convLayoutOf(this.runner.session) };
   }
 }

@@ -54,6 +54,8 @@ export interface SummaryContext {
   configFile: string;
   runName: string;
   device: string;
+  /** The training step's conv layout on the CPU EP (Training.describe); absent without a step. */
+  convLayout?: string;
   versions: RunSummary['versions'];
 }
 
@@ -88,6 +90,7 @@ export function buildSummary(ctx: SummaryContext, state: LoopState, status: RunS
     memory_kind: state.memoryKind,
     device: ctx.device,
     ...(state.threads === null ? {} : { threads: state.threads }),
+    ...(ctx.convLayout === undefined ? {} : { conv_layout: ctx.convLayout }),
     config_hash: ctx.configHash,
     config_hash_without_seed: configHash({ ...config, seed: 0, n_runs: 1 }),
     config_file: ctx.configFile,

@@ -61,7 +61,8 @@ export interface Training {
   exportBackbone(file: string): Promise<void>;
   /** Peak device memory in bytes since the training was built; null where the EP exposes none (CPU). */
   deviceMemoryPeakBytes(): number | null;
-  describe(): { device: string; ortVersion: string; params: number };
+  /** convLayout: how the training step's convolutions ran on the CPU EP (engine/conv-layout.ts ConvLayout); absent without a step. */
+  describe(): { device: string; ortVersion: string; params: number; convLayout?: string };
 }
 
 /**

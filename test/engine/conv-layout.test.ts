@@ -127,4 +127,22 @@ describe('conv layout of sessions', () => {
     expect(Math.abs(results[0].loss - results[1].loss)).toBeLessThan(1e-5 * Math.abs(results[1].loss));
     await Promise.all(runners.map((r) => r.release()));
   });
+
+  onX86('an NCHWc training step is bitwise the same at 1, 2, 3 and 4 intra-op threads', async () => {
+    const x = Float32Array.from(randn(B * 3 * S * S, 4));
+    const stepAt = async (threads: number): Promise<Map<string, Float32Array>> => {
+      const runner = await TrainStepRunner.create(model, new Map([...initial].map(([k, v]) => [k, v.slice()])) as Map<string, HostData>, { threads });
+      expect(convLayoutOf(runner.session)).toBe(`nchwc${block}`);
+      await runner.step({ x: new ort.Tensor('float32', x, [B, 3, S, S]) }, { lr: 0.1, weightDecay: 5e-4 });
+      const out = new Map(model.updatedNames.map((n) => [n, (runner.state.data(n) as Float32Array).slice()]));
+      await runner.release();
+      return out;
+    };
+    const one = await stepAt(1);
+    for (const threads of [2, 3, 4]) {
+      const other = await stepAt(threads);
+      const differing = model.updatedNames.filter((n) => !Buffer.from(one.get(n)!.buffer).equals(Buffer.from(other.get(n)!.buffer)));
+      expect([threads, differing]).toEqual([threads, []]);
+    }
+  });
 });

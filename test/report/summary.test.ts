@@ -40,7 +40,7 @@ describe('summary.json validation errors (one line: file:line:col field: what; a
     ['bad memory kind', good.replace('"memory_kind": "device"', '"memory_kind": "gpu"'), `${FILE}:21:18 memory_kind: got "gpu"; expected one of device, process-rss`],
     ['nested field missing', good.replace(/,\n\s*"node": "[^"]*"/, ''), `${FILE}:26:15 versions.node: missing; expected a non-empty string`],
     ['unknown field (a typo)', good.replace('"seed": 0,', '"seed": 0,\n  "sed": 1,'),
-      `${FILE}:13:3 sed: unknown field; allowed fields: schema_version, status, method, label, marker, backbone, backbone_label, dataset, batch_size, epochs, seed, metrics, runtime_minutes, post_training_eval_minutes, peak_memory_gb, memory_kind, device, threads, config_hash, config_hash_without_seed, config_file, run_name, versions, started_at, finished_at, links`],
+      `${FILE}:13:3 sed: unknown field; allowed fields: schema_version, status, method, label, marker, backbone, backbone_label, dataset, batch_size, epochs, seed, metrics, runtime_minutes, post_training_eval_minutes, peak_memory_gb, memory_kind, device, threads, conv_layout, config_hash, config_hash_without_seed, config_file, run_name, versions, started_at, finished_at, links`],
   ])('%s', (_name, text, expected) => {
     expect(errorOf(text)).toBe(expected);
   });
