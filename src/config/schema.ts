@@ -110,7 +110,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       test_per_class: int('cap on test images per class', null, { minimum: 1, nullable: true }),
     }),
     cache_dir: str('folder for decoded/resized image caches', '${SSL_BENCH_CACHE:-.cache/ssl-bench}'),
-    workers: int('decode worker threads', 2, { minimum: 0 }),
+    workers: int("decode worker threads; also the fine-tune's timm train transform workers (0 = on the main thread)", 2, { minimum: 0 }),
     prefetch: bool("read the next training batch on a worker thread during each step (raw file-backed images: decoded caches, resized binaries); results are identical either way", true),
   }),
   augmentation: obj('view generation for self-supervised training', {

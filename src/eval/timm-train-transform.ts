@@ -130,10 +130,10 @@ function coefficients(inSize: number, outSize: number, interpolation: TimmInterp
   return { ksize, bounds, weights };
 }
 
+/** Pillow's clip8: the 22-bit fixed-point sum to uint8 (sums stay inside int32, as in Pillow's C). */
 function clip8(acc: number): number {
-  if (acc >= ONE * 256) return 255;
-  if (acc <= 0) return 0;
-  return Math.floor(acc / ONE);
+  const v = acc >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 // Coefficient tables depend only on (in, out, filter); crops repeat sizes often enough to keep a few.
@@ -167,17 +167,29 @@ export function resizedCrop(src: Uint8Array, srcH: number, srcW: number, channel
   const rows = rowLast - rowFirst;
   const temp = new Uint8Array(rows * size * c); // when no horizontal pass, w = size
   if (needH) {
-    const horiz = coefficientsCached(w, size, interpolation);
+    const { bounds, weights, ksize } = coefficientsCached(w, size, interpolation);
     for (let y = 0; y < rows; y++) {
       const srcRow = ((top + rowFirst + y) * srcW + left) * c;
       const dstRow = y * size * c;
       for (let xx = 0; xx < size; xx++) {
-        const xmin = horiz.bounds[xx * 2], xmax = horiz.bounds[xx * 2 + 1];
-        const kOff = xx * horiz.ksize;
-        for (let ch = 0; ch < c; ch++) {
-          let acc = HALF;
-          for (let x = 0; x < xmax; x++) acc += src[srcRow + (xmin + x) * c + ch] * horiz.weights[kOff + x];
-          temp[dstRow + xx * c + ch] = clip8(acc);
+        const xmin = bounds[xx * 2], xmax = bounds[xx * 2 + 1];
+        const kOff = xx * ksize;
+        if (c === 3) {
+          // The three bands at once: one pass over the taps.
+          let a0 = HALF, a1 = HALF, a2 = HALF;
+          let p = srcRow + xmin * 3;
+          for (let x = 0; x < xmax; x++, p += 3) {
+            const k = weights[kOff + x];
+            a0 += src[p] * k; a1 += src[p + 1] * k; a2 += src[p + 2] * k;
+          }
+          const d = dstRow + xx * 3;
+          temp[d] = clip8(a0); temp[d + 1] = clip8(a1); temp[d + 2] = clip8(a2);
+        } else {
+          for (let ch = 0; ch < c; ch++) {
+            let acc = HALF;
+            for (let x = 0; x < xmax; x++) acc += src[srcRow + (xmin + x) * c + ch] * weights[kOff + x];
+            temp[dstRow + xx * c + ch] = clip8(acc);
+          }
         }
       }
     }
@@ -190,14 +202,19 @@ export function resizedCrop(src: Uint8Array, srcH: number, srcW: number, channel
   if (!needV) return temp;
   const out = new Uint8Array(size * size * c);
   const rowLen = size * c;
+  // Row by row over the taps (contiguous reads); the sums are exact integers, so the order is free.
+  const acc = new Float64Array(rowLen);
   for (let yy = 0; yy < size; yy++) {
     const ymin = vert.bounds[yy * 2] - rowFirst, ymax = vert.bounds[yy * 2 + 1];
     const kOff = yy * vert.ksize;
-    for (let i = 0; i < rowLen; i++) {
-      let acc = HALF;
-      for (let y = 0; y < ymax; y++) acc += temp[(ymin + y) * rowLen + i] * vert.weights[kOff + y];
-      out[yy * rowLen + i] = clip8(acc);
+    acc.fill(HALF);
+    for (let y = 0; y < ymax; y++) {
+      const k = vert.weights[kOff + y];
+      const row = (ymin + y) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] += temp[row + i] * k;
     }
+    const o = yy * rowLen;
+    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]);
   }
   return out;
 }
