@@ -134,12 +134,13 @@ export async function cpuNchwcBlock(opts: CpuConvLayoutOptions = {}): Promise<nu
   if (block === 0) return 0;
   let check = checked.get(block);
   if (!check) {
-    check = nchwcSelfCheck(block);
+    // A check that cannot run at all (e.g. no CPU EP session) also means plain convolutions.
+    check = nchwcSelfCheck(block).catch((): NchwcCheck => ({ ok: false, worst: Infinity }));
     checked.set(block, check);
     const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-    check.then((r) => {
+    void check.then((r) => {
       if (!r.ok) log(`conv layout: ORT's NCHWc convolutions at block ${block} disagree with plain Conv on this CPU (worst relative error ${r.worst.toPrecision(3)}); using plain convolutions`);
-    }, () => undefined);
+    });
   }
   return (await check).ok ? block : 0;
 }

@@ -46,6 +46,12 @@ export interface LoopState {
    * blocking), so a resume must use the same count. Null in checkpoints written before the field existed.
    */
   threads: number | null;
+  /**
+   * How the training step's convolutions ran in the session that wrote the checkpoint
+   * (Training.describe convLayout: NCHWc at a block or plain); null in older checkpoints and
+   * trainings without a step.
+   */
+  convLayout: string | null;
 }
 
 export function emptyPartial(): PartialEpoch {
@@ -92,5 +98,9 @@ export function parseLoopState(value: JsonValue): LoopState | string {
   if (typeof value.startedAt !== 'string') return 'runner state has no startedAt';
   if (value.pretrainingComplete !== undefined && typeof value.pretrainingComplete !== 'boolean') return 'runner state has a non-boolean pretrainingComplete';
   if (value.threads !== undefined && value.threads !== null && !(Number.isInteger(value.threads) && (value.threads as number) >= 1)) return 'runner state has an invalid threads count';
-  return { ...(value as unknown as LoopState), pretrainingComplete: value.pretrainingComplete === true, threads: (value.threads as number | undefined) ?? null };
+  if (value.convLayout !== undefined && value.convLayout !== null && typeof value.convLayout !== 'string') return 'runner state has a non-string convLayout';
+  return {
+    ...(value as unknown as LoopState), pretrainingComplete: value.pretrainingComplete === true, threads: (value.threads as number | undefined) ?? null,
+    convLayout: (value.convLayout as string | undefined) ?? null,
+  };
 }

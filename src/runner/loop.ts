@@ -148,11 +148,18 @@ export async function runLoop(training: Training, opts: LoopOptions): Promise<Lo
     state = {
       format: LOOP_STATE_FORMAT, configHash: opts.configHash, seed: config.seed, next: training.position(), rows: [], partial: null,
       elapsedSeconds: 0, peakMemoryBytes: memory.bytes, memoryKind: memory.kind, startedAt: isoSeconds(now()), pretrainingComplete: false,
-      threads: opts.threads ?? null,
+      threads: opts.threads ?? null, convLayout: null,
     };
   }
 
   const described = training.describe();
+  // Unlike the thread count, the layout may be impossible to reproduce (another CPU's NCHWc
+  // block), so a resume that changes it goes on, saying so.
+  const convLayout = described.convLayout ?? null;
+  if (opts.start === 'resume' && state.convLayout !== null && convLayout !== null && state.convLayout !== convLayout) {
+    opts.progress.log(`${displayPath(checkpointFile)}: trained with ${state.convLayout} convolutions, this session runs ${convLayout} ones (ssl-bench run --nchwc, this CPU's NCHWc block); the results differ from an uninterrupted run at float-rounding level`);
+  }
+  state.convLayout = convLayout;
   const summaryContext = {
     config, configHash: opts.configHash, configFile: opts.configFile, runName: opts.runName, device: described.device, convLayout: described.convLayout,
     versions: { ssl_bench: SSL_BENCH_VERSION, onnxruntime: described.ortVersion, node: process.version },
