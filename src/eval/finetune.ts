@@ -314,6 +314,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       if (pool && host) {
         const draws = sampleTimmTrainDraws(augmentRng, host, b, train.height, train.width);
         slot.ready = pool.run(slot.buffers, draws, train.height, train.width, train.channels, host);
+        // A step that throws leaves the next batch in flight: its rejection when the pool closes is not the error.
+        slot.ready.catch(() => undefined);
       } else {
         slot.viewParams = sampleViews(augmentRng, preset, b, train.height, train.width)[0].params;
       }

@@ -54,6 +54,7 @@ export class TimmTransformPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | null = null;
+  private closing = false;
 
   /** `workers` threads (0: everything inline on the calling thread). */
   constructor(readonly workers: number) {
@@ -70,7 +71,7 @@ export class TimmTransformPool {
       });
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`timm transform worker exited with code ${code}`));
+        if (code !== 0 && !this.closing) this.fail(new Error(`timm transform worker exited with code ${code}`));
       });
       this.pool.push(worker);
     }
@@ -120,8 +121,11 @@ export class TimmTransformPool {
     return Promise.all(jobs).then(() => undefined);
   }
 
+  /** Stops the workers; batches still in flight reject. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.pool.map((w) => w.terminate()));
     this.pool.length = 0;
+    this.fail(new Error('timm transform pool closed'));
   }
 }

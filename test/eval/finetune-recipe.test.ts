@@ -197,4 +197,17 @@ describe('the ViT recipe end to end', () => {
     expect(onWorkers.state.get('backbone.blocks.0.attn.qkv.weight')).toEqual(inline.state.get('backbone.blocks.0.attn.qkv.weight'));
     expect(onWorkers.final).toEqual(inline.final);
   }, 120_000);
+
+  test('a step that fails on the host-transform path reports its own error', async () => {
+    const { module, values, featureDim } = tinyVit();
+    const augmentation = finetuneAugmentation({ inputSize: 16, inputChannels: 3 });
+    const { mean, std } = augmentation.normalization;
+    await expect(finetune({
+      backbone: module, backboneValues: values, prefix: 'backbone', featureDim, numClasses: 2,
+      train: rgbStripes(1, 32, 'train'), test: { source: rgbStripes(2, 8, 'test'), centerCrop: null }, augmentation,
+      epochs: 1, batchSize: 4, lr: 1e30, optimizer: sgd({ momentum: 0 }), seed: 7, threads: 1,
+      hostTransform: { size: 16, scale: [0.08, 1], ratio: [3 / 4, 4 / 3], interpolation: 'bilinear', hflipProb: 0.5, randAugment: null, fill: [124, 116, 104], erasingProb: 0.5, mean, std },
+      transformWorkers: 1,
+    })).rejects.toThrow(/fine-tune: the loss became (NaN|Infinity)/);
+  }, 120_000);
 });

@@ -119,6 +119,16 @@ print(json.dumps(out))
     }
   });
 
+  test('closing the pool rejects a batch still in flight instead of leaving it pending', async () => {
+    const pool = new TimmTransformPool(1);
+    const t = recipe(224);
+    const buf = pool.allocate(128, 224, 224, 3, 224);
+    // About half a second of work: still running when close() terminates the worker.
+    const job = pool.run(buf, sampleTimmTrainDraws(new Rng(1), t, 128, 224, 224), 224, 224, 3, t);
+    await pool.close();
+    await expect(job).rejects.toThrow(/pool closed/);
+  });
+
   test('a worker error rejects the batch', async () => {
     const pool = new TimmTransformPool(1);
     try {
