@@ -125,6 +125,23 @@ function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0];
 }
 
+/** The CPU EP opens the model's NCHWc variant when conv-layout.ts allows one, else the bytes as given. */
+async function openOnCpu(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, opts: SessionOptions): Promise<CreatedSession> {
+  const cpu = await cpuModelBytes(bytes, { preference: opts.convLayout, log: opts.log });
+  if (cpu.layout !== 'plain') {
+    try {
+      const session = await ort.InferenceSession.create(cpu.bytes, options);
+      sessionLayouts.set(session, cpu.layout);
+      return { session, device: 'cpu', convLayout: cpu.layout };
+    } catch (e) {
+      (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`conv layout: ORT rejected the ${cpu.layout} model (${firstLine(e)}); using plain convolutions`);
+    }
+  }
+  const session = await ort.InferenceSession.create(bytes, options);
+  sessionLayouts.set(session, 'plain');
+  return { session, device: 'cpu', convLayout: 'plain' };
+}
+
 async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOptions): Promise<CreatedSession> {
   if (device === 'cuda' && !cudaProviderInstalled()) {
     throw new UserError(`device cuda: the CUDA execution provider is not installed (no libonnxruntime_providers_cuda.so in ${ORT_BIN}); ${INSTALL_CUDA_HINT}`);
@@ -137,21 +154,7 @@ async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOpti
     throw new UserError(`device ${device}: this onnxruntime-node build for ${process.platform}/${process.arch} has no ${device} execution provider; use device: cpu`);
   }
   const options = { ...baseOptions(opts), executionProviders: providers(device) };
-  if (device === 'cpu') {
-    const cpu = await cpuModelBytes(bytes, { preference: opts.convLayout, log: opts.log });
-    let session: ort.InferenceSession | null = null;
-    if (cpu.layout !== 'plain') {
-      try {
-        session = await ort.InferenceSession.create(cpu.bytes, options);
-      } catch (e) {
-        (opts.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`conv layout: ORT rejected the ${cpu.layout} model (${firstLine(e)}); using plain convolutions`);
-      }
-    }
-    const layout = session ? cpu.layout : 'plain';
-    session ??= await ort.InferenceSession.create(bytes, options);
-    sessionLayouts.set(session, layout);
-    return { session, device, convLayout: layout };
-  }
+  if (device === 'cpu') return openOnCpu(bytes, options, opts);
   try {
     const session = await ort.InferenceSession.create(bytes, options);
     sessionLayouts.set(session, 'plain');
