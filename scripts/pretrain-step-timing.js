@@ -7,6 +7,12 @@
  *   npm run build && node scripts/pretrain-step-timing.js <config.yaml> [--steps N] [--set k=v ...]
  *
  * Prints one JSON line with the median seconds of each part over N steps (after one warm-up step).
+ *
+ *   node scripts/pretrain-step-timing.js <config.yaml> --compare-prefetch [--steps N] [--set k=v ...]
+ *
+ * instead builds the training twice, data.prefetch off and on, and alternates their steps (so both
+ * see the same machine load): median step wall time and main-thread input seconds of each, and
+ * whether their losses agree bit for bit.
  */
 'use strict';
 const path = require('node:path');
@@ -23,14 +29,16 @@ const { Rng } = require(path.join(dist, 'data', 'rng.js'));
 const { createSession } = require(path.join(dist, 'engine', 'session.js'));
 
 function parseArgs(argv) {
-  const opts = { config: null, steps: 5, set: [] };
+  const opts = { config: null, steps: 5, set: [], comparePrefetch: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--steps') opts.steps = Number(argv[++i]);
+    else if (argv[i] === '--compare-prefetch') opts.comparePrefetch = true;
+    else if (argv[i] === '--threads') opts.threads = Number(argv[++i]);
     else if (argv[i] === '--set') opts.set.push(argv[++i]);
     else opts.config = argv[i];
   }
   if (!opts.config) {
-    process.stderr.write('usage: node scripts/pretrain-step-timing.js <config.yaml> [--steps N] [--set k=v ...]\n');
+    process.stderr.write('usage: node scripts/pretrain-step-timing.js <config.yaml> [--steps N] [--threads N] [--compare-prefetch] [--set k=v ...]\n');
     process.exit(2);
   }
   return opts;
@@ -38,12 +46,49 @@ function parseArgs(argv) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+async function comparePrefetch(opts) {
+  const runs = [];
+  for (const prefetch of [false, true]) {
+    const config = loadConfig(opts.config, { set: [...opts.set, `data.prefetch=${prefetch}`] });
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-timing-'));
+    const t0 = performance.now();
+    const training = await Pretraining.create(config, runDir, { dataSeed: config.seed, threads: opts.threads });
+    runs.push({ prefetch, config, runDir, training, buildSeconds: (performance.now() - t0) / 1000, step: [], data: [], loss: [] });
+  }
+  for (let i = 0; i <= opts.steps; i++) {
+    for (const run of runs) {
+      const start = performance.now();
+      const r = await run.training.runStep();
+      const total = (performance.now() - start) / 1000;
+      run.loss.push(r.loss);
+      if (i === 0) continue; // warm-up
+      run.step.push(total);
+      run.data.push(r.dataSeconds);
+    }
+  }
+  const [off, on] = runs;
+  const result = {
+    config: opts.config, set: opts.set, batch: off.config.train.batch_size, steps: opts.steps,
+    prefetch_worker_used: on.training.prefetcher !== null,
+    off: { step_seconds: +median(off.step).toFixed(4), main_thread_input_seconds: +median(off.data).toFixed(4) },
+    on: { step_seconds: +median(on.step).toFixed(4), main_thread_input_seconds: +median(on.data).toFixed(4) },
+    losses_bitwise_equal: off.loss.every((l, k) => Object.is(l, on.loss[k])),
+    threads: opts.threads ?? os.availableParallelism(), load_average_1m: +os.loadavg()[0].toFixed(2),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  for (const run of runs) {
+    await run.training.close();
+    fs.rmSync(run.runDir, { recursive: true, force: true });
+  }
+}
+
 (async () => {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.comparePrefetch) return comparePrefetch(opts);
   const config = loadConfig(opts.config, { set: opts.set });
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssl-bench-timing-'));
   const t0 = performance.now();
-  const training = await Pretraining.create(config, runDir, { dataSeed: config.seed });
+  const training = await Pretraining.create(config, runDir, { dataSeed: config.seed, threads: opts.threads });
   const buildSeconds = (performance.now() - t0) / 1000;
 
   // The augmentation graph alone, fed the same kind of batch.
