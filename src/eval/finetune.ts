@@ -294,7 +294,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     const mixRng = new Rng(o.seed).fork('finetune-mixup');
     const sourceIndices = new Int32Array(b);
     // Two batch slots: with the host transform, batch s + 1 is made on the workers during step s.
-    const slots = [0, 1].map(() => {
+    const slots = (pool ? [0, 1] : [0]).map(() => {
       const buffers: TimmBatchBuffers = pool
         ? pool.allocate(b, train.height, train.width, train.channels, viewSize)
         : { pixels: new Uint8Array(b * train.height * train.width * train.channels), views: new Float32Array(0) };
