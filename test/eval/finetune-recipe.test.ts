@@ -159,6 +159,22 @@ describe('layer-wise LR decay', () => {
     expect(delta(frozen, 'backbone.blocks.0.attn.qkv.weight')).toEqual(delta(plain, 'backbone.blocks.0.attn.qkv.weight'));
   }, 120_000);
 
+  test('decay 1 with the head at the run LR trains exactly as no groups at all', async () => {
+    const run = async (extra: Partial<FinetuneOptions>) => {
+      const { module, values, featureDim } = tinyVit();
+      return finetune({
+        backbone: module, backboneValues: values, prefix: 'backbone', featureDim, numClasses: 2,
+        train: rgbStripes(1, 16, 'train'), test: { source: rgbStripes(2, 8, 'test'), centerCrop: null },
+        augmentation: finetuneAugmentation({ inputSize: 16, inputChannels: 3 }),
+        epochs: 1, batchSize: 8, lr: 1e-3, optimizer: adamw(), weightDecay: 0.05, excludeNormBiasFromWd: true, seed: 3, threads: 1, ...extra,
+      });
+    };
+    const plain = await run({});
+    const grouped = await run({ layerDecay: 1, headLr: 1e-3 });
+    expect(grouped.epochs.map((e) => e.loss)).toEqual(plain.epochs.map((e) => e.loss));
+    for (const [name, v] of plain.state) expect([name, grouped.state.get(name)]).toEqual([name, v]);
+  }, 120_000);
+
   test('layer decay needs a ViT', async () => {
     const { module, values, featureDim } = tinyBackbone(0);
     await expect(finetune({
