@@ -52,9 +52,13 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     const sd = ctx.tmpName('std');
     ctx.node('ReduceMean', [x, axes], [m], { keepdims: 1 });
     ctx.node('Sub', [x, m], [d]);
-    // ReduceSumSquare avoids materialising (x − μ)² over the whole activation.
+    // Mul + ReduceSum, not ReduceSumSquare: ORT's ReduceSumSquare has no fast path for the
+    // [N, C, H, W] → C pattern (measured on [128, 8, 32, 32], 1 thread: 0.62 ms vs 0.10 ms for
+    // ReduceSum, 0.20 ms for Mul + ReduceSum).
     const count = statAxes(xt.shape.length).reduce((n, a) => n * (xt.shape[a] as number), 1);
-    ctx.node('ReduceSumSquare', [d, axes], [ss], { keepdims: 1 });
+    const sq = ctx.tmpName('sq');
+    ctx.node('Mul', [d, d], [sq]);
+    ctx.node('ReduceSum', [sq, axes], [ss], { keepdims: 1 });
     ctx.node('Mul', [ss, ctx.scalar(1 / count, xt.dtype)], [v]);
     ctx.node('Add', [v, ctx.scalar(eps, xt.dtype)], [ve]);
     ctx.node('Sqrt', [ve], [sd]);
