@@ -52,6 +52,7 @@ interface SweepCliOptions extends ExecutorCliOptions {
   maxSteps?: number;
   sweepDir?: string;
   staleAfter: number;
+  nchwc?: 'auto' | 'off';
 }
 
 function addExecutorOptions(cmd: Command): Command {
@@ -188,13 +189,15 @@ export function registerSweep(program: Command): void {
     .option('--output <dir>', "folder that receives run directories (overrides the configs' output)")
     .option('--max-steps <n>', 'stop each run after n optimizer steps (smoke test)', positiveInteger)
     .option('--sweep-dir <dir>', 'where the plan, logs, task records and tables go (default: <output>/sweeps/sweep-<plan hash>)')
-    .option('--stale-after <s>', "a claim on a run directory whose heartbeat is older than this, seen from another host, is a crashed worker's", positiveInteger, DEFAULT_STALE_MS / 1000);
+    .option('--stale-after <s>', "a claim on a run directory whose heartbeat is older than this, seen from another host, is a crashed worker's", positiveInteger, DEFAULT_STALE_MS / 1000)
+    .addOption(new Option('--nchwc <mode>', 'CPU convolutions of every task, as `run --nchwc`: auto (ORT NCHWc after a self-check) or off (plain Conv); fixed by the first submission of a sweep').choices(['auto', 'off']).default('auto'));
   addSetOption(sweep);
   addExecutorOptions(sweep).action(async (inputs: string[], opts: SweepCliOptions) => {
     const runs = expandRuns({ inputs, set: opts.set ?? [], grid: opts.grid ?? [], seeds: opts.seeds, output: opts.output, maxSteps: opts.maxSteps });
     const sweepDir = path.resolve(opts.sweepDir ?? defaultSweepDir(tasksOf(runs)));
     const threads = localThreads(opts);
-    const plan = writePlan(sweepDir, runs, { threads, staleAfterS: opts.staleAfter });
+    const plan = writePlan(sweepDir, runs, { threads, staleAfterS: opts.staleAfter, nchwc: opts.nchwc });
+    if ((plan.nchwc ?? 'auto') !== (opts.nchwc ?? 'auto')) say(`note: this sweep was planned with --nchwc ${plan.nchwc ?? 'auto'} and keeps it`);
     if (plan.threads !== threads && opts.executor === 'local') say(`note: this sweep was planned with ${plan.threads} intra-op thread(s) per task and keeps them (a resumed run must use the same count)`);
     say(`sweep plan ${displayPath(path.join(sweepDir, 'plan.json'))}: ${runs.length} run director${runs.length === 1 ? 'y' : 'ies'}, ${plan.tasks.length} task(s), ${plan.threads} intra-op thread(s) each`);
     await execute(sweepDir, plan, opts);

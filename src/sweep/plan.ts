@@ -36,6 +36,8 @@ export interface SweepPlan {
   created_at: string;
   /** Intra-op threads of every task: fixed for the sweep, because CPU results depend on it and a resume must match. */
   threads: number;
+  /** `ssl-bench sweep --nchwc off`: every task runs plain ONNX Conv; absent: auto (the default). */
+  nchwc?: 'off';
   /** Across hosts, a claim whose heartbeat is older than this is a crashed worker's. */
   stale_after_s: number;
   tasks: SweepTask[];
@@ -202,7 +204,7 @@ export function readPlan(sweepDir: string): SweepPlan {
  * Writes each run directory's config.resolved.yaml and the plan. An existing plan in `sweepDir` is
  * kept when it lists the same tasks (a resubmission), and is an error when it lists others.
  */
-export function writePlan(sweepDir: string, runs: readonly ExpandedRun[], settings: { threads: number; staleAfterS: number }, now: Date = new Date()): SweepPlan {
+export function writePlan(sweepDir: string, runs: readonly ExpandedRun[], settings: { threads: number; staleAfterS: number; nchwc?: 'auto' | 'off' }, now: Date = new Date()): SweepPlan {
   const tasks = tasksOf(runs);
   let existing: SweepPlan | null = null;
   if (fs.existsSync(path.join(sweepDir, PLAN_FILE))) {
@@ -218,7 +220,10 @@ export function writePlan(sweepDir: string, runs: readonly ExpandedRun[], settin
     if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== yaml) writeFileAtomic(file, yaml);
   }
   if (existing !== null) return existing;
-  const plan: SweepPlan = { format: PLAN_FORMAT, created_at: now.toISOString(), threads: settings.threads, stale_after_s: settings.staleAfterS, tasks };
+  const plan: SweepPlan = {
+    format: PLAN_FORMAT, created_at: now.toISOString(), threads: settings.threads, ...(settings.nchwc === 'off' ? { nchwc: 'off' as const } : {}),
+    stale_after_s: settings.staleAfterS, tasks,
+  };
   writeFileAtomic(path.join(sweepDir, PLAN_FILE), `${JSON.stringify(plan, null, 2)}\n`);
   return plan;
 }

@@ -7,6 +7,7 @@ import { inspectRunDir } from '../runner/run-dir';
 import { claimRun, describeHolder, HEARTBEAT_MS, type Claim } from './claim';
 import { loadTaskConfig, readPlan } from './plan';
 import { EXIT_PREEMPTED, readTaskRecord, taskLogs, writeTaskRecord, type TaskRecord, type TaskRecordState } from './task-record';
+import { setConvLayoutPreference } from '../engine/conv-layout';
 
 /**
  * One task of a sweep, in its own process: what a Slurm array task and each local executor slot
@@ -93,6 +94,7 @@ export async function runSweepTask(sweepDir: string, id: number, env: NodeJS.Pro
   writeTaskRecord(sweepDir, record);
   try {
     const config = loadTaskConfig(task);
+    setConvLayoutPreference(plan.nchwc ?? 'auto');
     await runExperiment(config, task.runDir, { resume: true, force: false, configFile: task.configFile, threads: plan.threads, seeds: [task.seed], claimed: true });
     const after = inspectRunDir(task.seedDir);
     if (after.kind === 'finished') return finish('finished', `finished, results in ${displayPath(after.summaryFile)}`, 0);

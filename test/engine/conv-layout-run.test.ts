@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { nchwcBlockSizeOfThisCpu } from '../../src/graph';
 import { CONFIG, cli, readSummary, runDirOf } from '../e2e/support/harness';
+import { cliChild } from '../sweep/support/cli-child';
 
 const block = nchwcBlockSizeOfThisCpu();
 const onX86 = block > 0 ? test : test.skip;
@@ -38,4 +39,14 @@ test('--nchwc takes auto or off', async () => {
   const r = await cli('run', CONFIG, '--output', path.join(tmp, 'bad'), '--nchwc', 'on');
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/--nchwc <auto\|off>' argument 'on' is invalid. expected auto or off/);
+});
+
+onX86('sweep --nchwc off: the plan keeps it and every task trains with plain Conv', async () => {
+  const sweepDir = path.join(tmp, 'sweep');
+  // A child process: the local executor starts its workers with the command that started it.
+  const r = await cliChild(['sweep', CONFIG, '--output', path.join(tmp, 'sweep-out'), '--sweep-dir', sweepDir, '--threads', '1', '--max-steps', '2', '--nchwc', 'off']).done;
+  if (r.code !== 0) throw new Error(`sweep failed (${r.code}):\n${r.output}`);
+  const plan = JSON.parse(fs.readFileSync(path.join(sweepDir, 'plan.json'), 'utf8'));
+  expect(plan.nchwc).toBe('off');
+  expect(readSummary(plan.tasks[0].seedDir).conv_layout).toBe('plain');
 });
