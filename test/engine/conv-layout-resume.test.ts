@@ -13,7 +13,7 @@ class LayoutTraining extends FakeTraining {
     super(opts);
   }
 
-  describe(): { device: string; ortVersion: string; params: number; convLayout: string } {
+  override describe(): { device: string; ortVersion: string; params: number; convLayout: string } {
     return { ...super.describe(), convLayout: this.convLayout };
   }
 }

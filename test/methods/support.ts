@@ -9,14 +9,14 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadConfig, type ResolvedConfig } from '../../src/config';
 import { Rng } from '../../src/data/rng';
-import { TrainStepRunner, buildTrainStep, type HostData, type TrainStepModel } from '../../src/engine';
-import { Graph, type Tensor } from '../../src/graph';
+import { TrainStepRunner, buildTrainStep, createSession, type HostData, type TrainStepModel } from '../../src/engine';
+import { Graph, toOnnx, type Tensor } from '../../src/graph';
 import { methodFor, type MethodInstance, type SchedulePoint } from '../../src/methods';
 import { createBackbone, type Backbone, type Module } from '../../src/nn';
 import { AssembledMethod } from '../../src/runner/assembled-method';
 import { GraphForwardContext } from '../../src/nn/module';
 import { createOptimizer } from '../../src/optim';
-import { randn, runGraph, type Feed } from '../support/graph-harness';
+import { randn, runSession, type Feed } from '../support/graph-harness';
 
 const FIXTURE = path.join(__dirname, 'tiny.yaml');
 export const CHANNELS = 3;
@@ -122,7 +122,11 @@ export async function probe(
       feeds[t.name] = { data: v, shape: t.shape as number[] };
     }
   }
-  const r = await runGraph(g, feeds);
+  // Opened like the step's session (createSession, CPU EP), so both run the same conv kernels (ORT's
+  // NCHWc ones on x86) and differ only where their graphs do.
+  const { session } = await createSession(toOnnx(g), 'cpu', { threads: 1 });
+  const r = await runSession(session, g, feeds);
+  await session.release();
   const out: Record<string, Float32Array> = {};
   for (const name of Object.keys(outputs)) out[name] = r[name].data as Float32Array;
   return out;
