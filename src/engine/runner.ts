@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors';
 import { createSession, type Device, type ResolvedDevice, type SessionOptions } from './session';
+import { DeviceStateStore, residentOutputLocations } from './device-state';
 import { StateStore, type HostData } from './state-store';
 import { SCALAR, nextName, type TrainStepModel } from './train-step';
 
@@ -34,6 +35,11 @@ export type OutputMode = 'fresh' | 'pingpong';
 export interface RunnerOptions extends SessionOptions {
   device?: Device;
   outputs?: OutputMode;
+  /**
+   * On WebGPU, keep parameters and optimizer state in GPU buffers between steps (device-state.ts;
+   * default true, with outputs 'fresh'); reads (checkpoints, export, evaluation) download on demand.
+   */
+  resident?: boolean;
 }
 
 /** Runs a TrainStepModel: one session.run per step, state kept in a StateStore. */
@@ -59,9 +65,13 @@ export class TrainStepRunner {
   }
 
   static async create(model: TrainStepModel, initial: ReadonlyMap<string, HostData>, opts: RunnerOptions = {}): Promise<TrainStepRunner> {
-    const state = new StateStore(model.state, initial);
-    const { session, device } = await createSession(model.modelBytes, opts.device ?? 'cpu', opts);
-    return new TrainStepRunner(model, session, device, state, opts.outputs ?? 'fresh');
+    const outputs = opts.outputs ?? 'fresh';
+    const resident = opts.resident !== false && outputs === 'fresh';
+    const host = new StateStore(model.state, initial);
+    const sessionOpts = resident ? { ...opts, webgpu: { ...opts.webgpu, outputLocations: residentOutputLocations(model) } } : opts;
+    const { session, device } = await createSession(model.modelBytes, opts.device ?? 'cpu', sessionOpts);
+    const state = resident && device === 'webgpu' ? DeviceStateStore.fromHost(host) : host;
+    return new TrainStepRunner(model, session, device, state, outputs);
   }
 
   /** One optimizer step: feeds data + scalars + state, swaps the next state in, returns loss and metrics. */
@@ -105,6 +115,7 @@ export class TrainStepRunner {
   }
 
   async release(): Promise<void> {
+    if (this.state instanceof DeviceStateStore) this.state.release();
     await this.session.release();
   }
 }

@@ -27,6 +27,12 @@ export interface SessionOptions {
   profilePrefix?: string;
   /** On the CPU EP, NCHWc convs or plain (default: the process's conv-layout.ts preference, set by `run --nchwc`). */
   convLayout?: ConvLayoutPreference;
+  /**
+   * WebGPU EP only (ignored on other devices): outputs ORT leaves in GPU buffers instead of copying
+   * them to the host (preferredOutputLocation; engine/device-state.ts), and the layout its convs
+   * run in (preferredLayout, default NCHW).
+   */
+  webgpu?: { outputLocations?: Readonly<Record<string, 'gpu-buffer'>>; layout?: 'NCHW' | 'NHWC' };
 }
 
 export interface CreatedSession {
@@ -142,6 +148,14 @@ async function openOnCpu(bytes: Uint8Array, options: ort.InferenceSession.Sessio
   return { session, device: 'cpu', convLayout: 'plain' };
 }
 
+function webgpuOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
+  const w = opts.webgpu ?? {};
+  return {
+    executionProviders: [{ name: 'webgpu', ...(w.layout ? { preferredLayout: w.layout } : {}) }, 'cpu'],
+    ...(w.outputLocations ? { preferredOutputLocation: { ...w.outputLocations } } : {}),
+  };
+}
+
 async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOptions): Promise<CreatedSession> {
   if (device === 'cuda' && !cudaProviderInstalled()) {
     throw new UserError(`device cuda: the CUDA execution provider is not installed (no libonnxruntime_providers_cuda.so in ${ORT_BIN}); ${INSTALL_CUDA_HINT}`);
@@ -153,7 +167,7 @@ async function open(bytes: Uint8Array, device: ResolvedDevice, opts: SessionOpti
   if (device !== 'cpu' && !ort.listSupportedBackends().some((b) => b.name === device)) {
     throw new UserError(`device ${device}: this onnxruntime-node build for ${process.platform}/${process.arch} has no ${device} execution provider; use device: cpu`);
   }
-  const options = { ...baseOptions(opts), executionProviders: providers(device) };
+  const options = { ...baseOptions(opts), executionProviders: providers(device), ...(device === 'webgpu' ? webgpuOptions(opts) : {}) };
   if (device === 'cpu') return openOnCpu(bytes, options, opts);
   try {
     const session = await ort.InferenceSession.create(bytes, options);
