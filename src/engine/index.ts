@@ -6,7 +6,8 @@
  *     (on the CPU EP a model with eligible convs opens with ORT's NCHWc convs: conv-layout.ts)
  *   buildTrainStep({ name, trainable, frozen?, teachers?, buffers, optimizer, excludeNormBiasFromWd?, emaPairs?,
  *                    groups?, transforms?, scalars?, gradClipNorm?, build(step) → { loss, metrics? } }) → TrainStepModel
- *   TrainStepRunner.create(model, initialValues, { device, threads, outputs })
+ *   TrainStepRunner.create(model, initialValues, { device, threads, outputs, resident })
+ *     (on WebGPU the state stays in GPU buffers between steps; runner.state.get/data download: device-state.ts)
  *   runner.step(data, { lr, weightDecay, emaMomentum?, values?: { 'group.<g>.lr' | … | <scalar>: number } })
  */
 export { createSession, convLayoutOf, cudaProviderInstalled, vulkanLoaderPresent } from './session';
