@@ -1,5 +1,5 @@
 import {
-  Graph, Tensor, batchNormEval, batchNormTrain, crossEntropy, gemm, globalAvgPool, l2Normalize, layerNorm, linear, logSoftmax, matmul, maxPool2d,
+  Graph, Tensor, batchNormEval, batchNormTrain, channelAffine, crossEntropy, gemm, globalAvgPool, l2Normalize, layerNorm, linear, logSoftmax, matmul, maxPool2d,
   multiHeadSelfAttention, softmax, topK, add, logSumExp,
 } from '../../src/graph';
 import { checkGradient, randn, type CheckInput } from '../support/graph-harness';
@@ -37,6 +37,8 @@ const float64Cases: Case[] = [
   }, [{ shape: [3, 2, 2, 3] }, { shape: [2] }, { shape: [2] }]],
   ['batchNormTrain [N,C] (BatchNorm1d)', (_g, [x, gm, bt]) => batchNormTrain(x, gm, bt).y, [{ shape: [5, 3] }, { shape: [3] }, { shape: [3] }]],
   ['batchNormTrain without affine', (_g, [x]) => batchNormTrain(x, null, null).y, [{ shape: [4, 3] }]],
+  ['channelAffine [N,C,H,W]', (_g, [x, a, b]) => channelAffine(x, a, b), [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3] }]],
+  ['channelAffine [N,C]', (_g, [x, a, b]) => channelAffine(x, a, b), [{ shape: [4, 3] }, { shape: [3] }, { shape: [3] }]],
   ['batchNormEval all five inputs', (_g, [x, gm, bt, m, v]) => batchNormEval(x, gm, bt, m, v, 1e-3), [{ shape: [2, 3, 2, 2] }, { shape: [3] }, { shape: [3] }, { shape: [3] }, positive([3], 4)]],
   ['globalAvgPool', (_g, [x]) => globalAvgPool(x), [{ shape: [2, 3, 2, 3] }]],
   ['topK values (largest, axis -1)', (_g, [x]) => topK(x, 2).values, [spread([3, 5], 3)]],

@@ -1,5 +1,5 @@
 import { normAxis } from '../broadcast';
-import { formatShape, isFloat, type Dim, type Shape, type Tensor } from '../graph';
+import { GraphError, formatShape, isFloat, type Dim, type Graph, type Shape, type Tensor } from '../graph';
 import { applyOp, defineOp, fail, type TensorType } from '../op';
 import { add, div, mul, reciprocal, sqrt, sub } from './elementwise';
 import { reduceMean, reduceSum, sumToShape } from './reduce';
@@ -23,6 +23,54 @@ function checkChannelInputs(x: TensorType, vectors: readonly TensorType[], names
   });
 }
 
+/**
+ * x·a + b with per-channel a, b [C] over [N, C, ...], as ONNX BatchNormalization in inference mode
+ * with mean 0, variance 1 and ε 0 (inputs 3 and 4 are those constants): one pass over x where Mul +
+ * Add take two. Measured in the batch-norm gradient on [128, 16, 32, 32], 1 thread: A·g + B·(x − μ) + C
+ * 2.0 ms vs 3.5 ms for Mul, Mul, Add, Add.
+ */
+const ChannelAffine = defineOp<Record<string, never>>({
+  name: 'channelAffine',
+  inferShape([x, a, b, zeros, ones]) {
+    checkChannelInputs(x, [a, b, zeros, ones], ['scale', 'shift', 'zeros', 'ones']);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  emit(ctx, ins, outs) {
+    ctx.node('BatchNormalization', ins, outs, { epsilon: { float: 0 } });
+  },
+  grad: (ctx, [g], [x, a]) => {
+    const axes = statAxes(x.rank);
+    const a4 = reshape(a, channelShape(x.shape));
+    return [
+      ctx.needsGrad[0] ? mul(g!, a4) : null,
+      ctx.needsGrad[1] ? reshape(reduceSum(mul(g!, x), axes), a.shape) : null,
+      ctx.needsGrad[2] ? reshape(reduceSum(g!, axes), a.shape) : null,
+      null,
+      null,
+    ];
+  },
+});
+/** x·a + b with a, b of shape [C] broadcast over the channel axis 1 of x [N, C, ...] (one pass). */
+export function channelAffine(x: Tensor, a: Tensor, b: Tensor): Tensor {
+  const c = x.shape[1];
+  if (typeof c !== 'number') throw new GraphError(`${x.graph.where()}channelAffine: channel dim of ${formatShape(x.shape)} must be static`);
+  return applyOp(ChannelAffine, [x, a, b, filledVector(x.graph, c, 0, x.dtype), filledVector(x.graph, c, 1, x.dtype)], {})[0];
+}
+
+const filledVectors = new WeakMap<Graph, Map<string, Tensor>>();
+/** A [c] constant of `value`, one initializer per graph, length, value and dtype. */
+function filledVector(graph: Graph, c: number, value: number, dtype: Tensor['dtype']): Tensor {
+  const cache = filledVectors.get(graph) ?? new Map<string, Tensor>();
+  filledVectors.set(graph, cache);
+  const key = `${dtype}:${c}:${value}`;
+  let t = cache.get(key);
+  if (!t) {
+    t = graph.atScopePath('', () => graph.constant(dtype === 'float64' ? new Float64Array(c).fill(value) : new Float32Array(c).fill(value), [c], dtype));
+    cache.set(key, t);
+  }
+  return t;
+}
+
 interface BatchNormTrainAttrs { eps: number; affine: boolean }
 
 /**
@@ -44,12 +92,9 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
   emit(ctx, [x, gamma, beta], [y, mean, variance, d], { eps, affine }) {
     const xt = ctx.inputTypes[0];
     const axes = ctx.int64s(statAxes(xt.shape.length));
-    const bshape = ctx.int64s(channelShape(xt.shape).map((d) => (typeof d === 'number' ? d : 1)));
     const m = ctx.tmpName('mean');
     const ss = ctx.tmpName('sum_sq');
     const v = ctx.tmpName('var');
-    const ve = ctx.tmpName('var_eps');
-    const sd = ctx.tmpName('std');
     ctx.node('ReduceMean', [x, axes], [m], { keepdims: 1 });
     ctx.node('Sub', [x, m], [d]);
     // Mul + ReduceSum, not ReduceSumSquare: ORT's ReduceSumSquare has no fast path for the
@@ -60,24 +105,26 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
     ctx.node('Mul', [d, d], [sq]);
     ctx.node('ReduceSum', [sq, axes], [ss], { keepdims: 1 });
     ctx.node('Mul', [ss, ctx.scalar(1 / count, xt.dtype)], [v]);
-    ctx.node('Add', [v, ctx.scalar(eps, xt.dtype)], [ve]);
-    ctx.node('Sqrt', [ve], [sd]);
-    if (affine) {
-      const g4 = ctx.tmpName('gamma');
-      const b4 = ctx.tmpName('beta');
-      const scale = ctx.tmpName('scale');
-      const scaled = ctx.tmpName('scaled');
-      ctx.node('Reshape', [gamma, bshape], [g4]);
-      ctx.node('Reshape', [beta, bshape], [b4]);
-      ctx.node('Div', [g4, sd], [scale]);
-      ctx.node('Mul', [d, scale], [scaled]);
-      ctx.node('Add', [scaled, b4], [y]);
-    } else {
-      ctx.node('Div', [d, sd], [y]);
-    }
     const c = ctx.int64s([xt.shape[1] as number]);
     ctx.node('Reshape', [m, c], [mean]);
     ctx.node('Reshape', [v, c], [variance]);
+    const ve = ctx.tmpName('var_eps');
+    ctx.node('Add', [v, ctx.scalar(eps, xt.dtype)], [ve]);
+    if (affine) {
+      // y = γ (x − μ)/√(σ² + ε) + β in one pass: inference-mode BatchNormalization (it never writes
+      // its inputs) on x − μ with mean input 0 and variance input σ² + ε (its epsilon attribute is
+      // a float32, so ε stays in the input for float64 graphs). Measured on [128, 16, 32, 32],
+      // 1 thread: 0.70 ms vs 1.46 ms for Mul + Add.
+      const zero = ctx.tmpName('zero');
+      const ve1 = ctx.tmpName('var_eps');
+      ctx.node('Sub', [mean, mean], [zero]);
+      ctx.node('Reshape', [ve, c], [ve1]);
+      ctx.node('BatchNormalization', [d, gamma, beta, zero, ve1], [y], { epsilon: { float: 0 } });
+    } else {
+      const sd = ctx.tmpName('std');
+      ctx.node('Sqrt', [ve], [sd]);
+      ctx.node('Div', [d, sd], [y]);
+    }
   },
   grad: (ctx, [gy, gMean, gVar], [x, gamma], [, , variance, centered], { eps, affine }) => {
     // dx = γ/σ (g − mean(g) − x̂ mean(g x̂)) written as A·g + B·(x − μ) + C with per-channel A, B, C,
@@ -98,7 +145,7 @@ const BatchNormTrain = defineOp<BatchNormTrainAttrs>({
       B = mul(B, sumGC);
       if (gMean) C = add(C, div(reshape(gMean, bshape), count));
       if (gVar) B = add(B, mul(reshape(gVar, bshape), 2 / count));
-      dx = add(add(mul(A, g), mul(B, centered)), C);
+      dx = add(mul(A, g), channelAffine(centered, reshape(B, c), reshape(C, c)));
     }
     return [
       dx,
