@@ -67,11 +67,22 @@ async function comparePrefetch(opts) {
     }
   }
   const [off, on] = runs;
+  // The part of the input that stays on the main thread either way: the views' random parameters.
+  const { height, width, channels } = JSON.parse(fs.readFileSync(path.join(off.runDir, 'data.json'), 'utf8')).train.image;
+  const preset = presetFromConfig(off.config, { inputChannels: channels, singleChannel: 'gray' });
+  const rng = new Rng(1).fork('timing');
+  const views = [];
+  for (let i = 0; i < 20; i++) {
+    const a = performance.now();
+    sampleViews(rng, preset, off.config.train.batch_size, height, width);
+    views.push((performance.now() - a) / 1000);
+  }
   const result = {
     config: opts.config, set: opts.set, batch: off.config.train.batch_size, steps: opts.steps,
     prefetch_worker_used: on.training.prefetcher !== null,
     off: { step_seconds: +median(off.step).toFixed(4), main_thread_input_seconds: +median(off.data).toFixed(4) },
     on: { step_seconds: +median(on.step).toFixed(4), main_thread_input_seconds: +median(on.data).toFixed(4) },
+    view_params_seconds: +median(views).toFixed(4),
     losses_bitwise_equal: off.loss.every((l, k) => Object.is(l, on.loss[k])),
     threads: opts.threads ?? os.availableParallelism(), load_average_1m: +os.loadavg()[0].toFixed(2),
   };
