@@ -152,6 +152,7 @@ async function runPlans(
       });
     } finally {
       interrupts.dispose();
+      await training.close?.();
     }
     // 128 + signal number, as a shell reports a process the signal ended (and as npx reports it).
     if (outcome.status === 'interrupted') throw new UserError(`${title}: ${outcome.message}`, INTERRUPTED_EXIT_CODE[outcome.signal]);

@@ -63,6 +63,8 @@ export interface Training {
   deviceMemoryPeakBytes(): number | null;
   /** convLayout: how the training step's convolutions ran on the CPU EP (engine/conv-layout.ts ConvLayout); absent without a step. */
   describe(): { device: string; ortVersion: string; params: number; convLayout?: string };
+  /** Releases what the training holds beyond memory (the batch prefetch thread); called once the run ends. */
+  close?(): Promise<void>;
 }
 
 /**

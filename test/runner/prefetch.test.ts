@@ -2,13 +2,15 @@
  * The real pretraining step with data.prefetch on and off (tiny-simclr.yaml at 32 px, so the
  * training images come from the resized cache file and the worker reads them): the same losses
  * and parameters bit for bit, across an epoch end, and after a checkpoint resume, whether into a
- * fresh training or into one holding a prefetched batch from before the checkpoint.
+ * fresh training or into one holding a prefetched batch from before the checkpoint. The runner
+ * closes each training (its prefetch thread) when the run ends, finished or interrupted.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { configHash, loadConfig, type ResolvedConfig } from '../../src/config';
+import { runExperiment } from '../../src/runner';
 import { Pretraining } from '../../src/runner/pretrain';
-import { makeTempDir } from './fake-training';
+import { FakeClock, FakeTraining, makeConfig, makeTempDir, RecordingProgress } from './fake-training';
 
 const CONFIG = path.join(__dirname, '..', 'e2e', 'tiny-simclr.yaml');
 
@@ -82,4 +84,28 @@ test('prefetch on and off: equal losses and parameters, bit for bit, across an e
   await first.loadCheckpoint(ckpt);
   expect(await losses(first, 2)).toEqual(reference.slice(3));
   expect(parameters(first)).toEqual(parameters(off));
+});
+
+test('the runner closes the training when a run finishes and when a signal stops it', async () => {
+  const closed: string[] = [];
+  const run = async (name: string, beforeStep?: (step: number) => Promise<void>) => {
+    const clock = new FakeClock();
+    const config = makeConfig(tmp, ['train.epochs=2']);
+    return runExperiment(config, path.join(tmp, name), {
+      resume: false, force: false, configFile: 'configs/fake.yaml', clock: clock.now, progress: new RecordingProgress(), log: () => undefined,
+      createTraining: async (c) => {
+        const training = new FakeTraining({ stepsPerEpoch: 3, totalEpochs: c.train.epochs, seed: c.seed, clock, beforeStep });
+        return Object.assign(training, { close: async () => { closed.push(name); } });
+      },
+    });
+  };
+  await run('finished');
+  expect(closed).toEqual(['finished']);
+  const stopped = run('interrupted', async (step) => {
+    if (step !== 2) return;
+    process.emit('SIGINT', 'SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  });
+  await expect(stopped).rejects.toThrow('interrupted by SIGINT');
+  expect(closed).toEqual(['finished', 'interrupted']);
 });
