@@ -25,6 +25,7 @@ const formulations: [string, number, WeightGradLayout][] = [
   ['Conv forward, im2col gemm weight grad', 0, 'gemm'],
   ['Conv forward, im2col batched weight grad', 0, 'batched'],
   ['Conv forward, one Gemm per kernel tap weight grad', 0, 'taps'],
+  ['Conv forward, channels-last per-tap weight grad', 0, 'channels-last'],
   ['im2col Gemm forward', 1e9, 'auto'],
 ];
 

@@ -5,6 +5,7 @@ import { stopGradient } from './elementwise';
 import { reduceMean, reduceSum } from './reduce';
 import { concat, fill, pad, reshape, scatterElementsAdd, slice, transpose, unsqueeze } from './shape';
 import { gemm, matmul } from './matmul';
+import { convWeightGradChannelsLast, useChannelsLastWeightGrad } from './conv-weight-grad';
 
 /** Normalised conv attributes: per spatial axis (h, w). */
 export interface Conv2dAttrs {
@@ -30,13 +31,18 @@ export interface Conv2dOptions {
  * 'gemm': x and g moved channels-first ([C, N, H, W]) so the product is one Gemm with K = N·Ho·Wo;
  * 'taps': x and g channels-first, one Gemm [Cout, K] × [Cin, K]ᵀ per kernel tap over that tap's
  *   shifted view, so no k²-sized column tensor is ever written (groups 1 only, else 'gemm');
+ * 'channels-last': x and g moved to [N, H, W, C], one Gemm per kernel tap over the tap's window
+ *   (groups 1 only, else 'gemm'; conv-weight-grad.ts, where the measurements are);
  * 'auto' (default): 1x1 kernels 'batched' at >= 16x16 output pixels, else 'gemm'; larger kernels
- *   (groups 1) 'taps' above 4x4 output pixels, else 'gemm'. Measured (1 thread, batch 128, loaded
+ *   (groups 1) 'channels-last' where useChannelsLastWeightGrad says so (outputs up to 4x4, or 8x8
+ *   with up to 128 input channels), 'gemm' for fewer than 4 input channels (the 3-channel stem:
+ *   3.3 vs 5.0 ms for 'taps' at width 8), else 'taps' above 4x4 output pixels, else 'gemm'.
+ *   Measured (1 thread, batch 128, loaded
  *   2-core machine, scripts in the commit log): SimCLR R18 step at width 8 0.92x and width 16
  *   0.98x the time of 'batched'/'gemm' by size; per layer at width 64 taps 0.70x at 16x16, ~1x
  *   at 32x32 and 8x8, 1.2x at 4x4 (hence 'gemm' there).
  */
-export type WeightGradLayout = 'auto' | 'batched' | 'gemm' | 'taps';
+export type WeightGradLayout = 'auto' | 'batched' | 'gemm' | 'taps' | 'channels-last';
 let weightGradLayout: WeightGradLayout = 'auto';
 /** Selects the conv weight-gradient formulation (see WeightGradLayout); returns the previous one. */
 export function setConvWeightGradLayout(layout: WeightGradLayout): WeightGradLayout {
@@ -331,7 +337,11 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
   const taps = kh * kw;
   const layout = weightGradLayout !== 'auto' ? weightGradLayout
     : taps === 1 ? (ho * wo >= 256 ? 'batched' : 'gemm')
-      : G === 1 && ho * wo > 16 ? 'taps' : 'gemm';
+      : G !== 1 ? 'gemm'
+        : useChannelsLastWeightGrad(ho * wo, cin) ? 'channels-last'
+          : cin < 4 ? 'gemm'
+            : ho * wo > 16 ? 'taps' : 'gemm';
+  if (layout === 'channels-last' && G === 1) return convWeightGradChannelsLast(g, x, w, a);
   if (layout === 'taps' && G === 1 && taps > 1) {
     // One Gemm per kernel tap over that tap's shifted view: no k²-sized column tensor.
     const xc = pad(transpose(x, [1, 0, 2, 3]), [[0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
@@ -339,7 +349,7 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
     const perTap = kernelViews(xc, kh, kw, a, ho, wo).map((v) => unsqueeze(productWithRowsFirst(gc, reshape(v, [cin, n * ho * wo])), 2));
     return reshape(concat(perTap, 2), w.shape);
   }
-  if (layout === 'gemm' || layout === 'taps') {
+  if (layout === 'gemm' || layout === 'taps' || layout === 'channels-last') {
     // cols [G, Cin/G·k², N·Ho·Wo]; g as [G, Cout/G, N·Ho·Wo].
     const cols = reshape(im2colChannelsFirst(x, kh, kw, a, ho, wo), [G, cinG * kh * kw, n * ho * wo]);
     const gc = reshape(transpose(g, [1, 0, 2, 3]), [G, cout / G, n * ho * wo]);
