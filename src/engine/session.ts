@@ -112,7 +112,11 @@ function baseOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions 
     interOpNumThreads: executionMode === 'parallel' ? Math.max(2, threads) : 1,
     executionMode,
     enableCpuMemArena: true,
-    enableMemPattern: true,
+    // ORT's memory pattern plans one block for all of a run's intermediates; without it the BFC
+    // arena reuses freed chunks. Measured with the SimCLR ResNet-18-CIFAR step (batch 128, 1 thread,
+    // NCHWc), peak RSS of a process running 8 steps: width 8 504 -> 331 MB, width 16 858 -> 518 MB,
+    // width 64 4747 -> 3526 MB; CPU time per step within noise (0.99x, 1.04x; 7.9 vs 8.1 s).
+    enableMemPattern: false,
     ...(opts.spinning === undefined ? {} : { extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' }, inter_op: { allow_spinning: opts.spinning ? '1' : '0' } } } }),
     ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
   };
