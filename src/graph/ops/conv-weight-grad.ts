@@ -9,8 +9,10 @@ import { concat, pad, reshape, slice, transpose, unsqueeze } from './shape';
  * the view is that tap's shifted (strided) window of the padded x. Channels-first slices at small
  * outputs copy runs of Wo floats (a [32, 128, 4, 4] Slice took 0.18 ms); channels-last ones copy
  * runs of Wo·Cin. Measured against the channels-first 'taps'/'gemm' layouts (isolated weight-grad
- * graphs, 1 thread, batch 128, min of 20): 4x4 output 64 ch 1.4 vs 4.6 ms, 128 ch 4.6 vs 11 ms;
- * 8x8 output 32 ch 2.4 vs 4.5 ms, 64 ch 6.5 vs 10.8 ms; at 16x16 with 16 ch 4.3 vs 3.7 ms.
+ * graphs, 1 thread, batch 128, min of 10-20): 4x4 output 64 ch 1.4 vs 4.6 ms, 128 ch 4.6 vs 11 ms,
+ * 512 ch 61 vs 75 ms; 8x8 output 32 ch 2.4 vs 4.5 ms, 64 ch 6.5 vs 10.8 ms, 128 ch 18.8 vs 20.1 ms,
+ * but 256 ch 74 vs 63 ms; at 16x16 with 16 ch 2.9 vs 3.8 ms, 32 ch 9.4 vs 7.2 ms; at 32x32 slower
+ * (8 ch 7.2 vs 5.5 ms). Hence useChannelsLastWeightGrad.
  *
  * Each product is emitted with its larger output side as rows (Gemm(g, view, transA) when
  * Cout >= Cin, else the transposed product): MLAS splits a Gemm with more columns than rows by
@@ -44,4 +46,9 @@ export function convWeightGradChannelsLast(g: Tensor, x: Tensor, w: Tensor, a: C
   }
   const stacked = perTap.length === 1 ? perTap[0] : concat(perTap, 2);
   return rowsOut ? reshape(stacked, w.shape) : reshape(transpose(reshape(stacked, [cin, cout, kh * kw]), [1, 0, 2]), w.shape);
+}
+
+/** Whether a groups-1 conv's weight gradient is faster channels-last (measured: see convWeightGradChannelsLast): outputs of at most 4x4 pixels, or 8x8 with at most 128 input channels. */
+export function useChannelsLastWeightGrad(outputPixels: number, inChannels: number): boolean {
+  return outputPixels <= 16 || (outputPixels <= 64 && inChannels <= 128);
 }
