@@ -94,6 +94,7 @@ export class DeviceCopier {
       s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
         executionProviders: [{ name: 'webgpu' }, { name: 'cpu' }],
         logSeverityLevel: 3,
+        intraOpNumThreads: 1,
         ...(to === 'device' ? { preferredOutputLocation: { y: 'gpu-buffer' } } : {}),
       });
       this.sessions.set(key, s);
