@@ -11,7 +11,7 @@
  *
  *   node scripts/bench-step.js [--steps 10] [--rounds 2] [--batch 128] [--width 16,32,64] [--threads N]
  *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-spin] [--nchwc auto|off] [--no-torch]
- *        [--allow-reference-blas] [--json]
+ *        [--allow-reference-blas] [--device cpu|webgpu|cuda] [--json]
  *
  * --width is the first stage's channel count: 64 = the real ResNet-18 (config width 1), 16 = width
  * 0.25 and 8 = width 0.125 (the CPU suites' models). Several widths (a comma
@@ -28,6 +28,13 @@
  * CPU's channel block (16 with AVX-512F, 8 with AVX2) after the self-check of
  * src/engine/conv-layout.ts, opened by createSession as in a run; off: plain ONNX Conv (run --nchwc off).
  * scripts/bench-embed.js does the same comparison for the kNN embedding (inference) throughput.
+ *
+ * --device webgpu|cuda runs ssl-bench's step on that execution provider (the runner's device
+ * option) and PyTorch on CUDA (torch.cuda.synchronize() around each timed step; its memory is
+ * torch.cuda.max_memory_allocated, so no memory ratio is printed: ORT's GPU memory is not readable
+ * from here). Without a CUDA device PyTorch falls back to the CPU and says so. The BLAS refusal is
+ * about CPU BLAS and does not apply to CUDA PyTorch. Python: env SSL_BENCH_TORCH_PYTHON (default
+ * /usr/bin/python3; on the GPU machine /opt/torch/.venv/bin/python3, see scripts/device-check.sh).
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -37,14 +44,14 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const dist = (p) => require(path.join(ROOT, 'dist', p));
-const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_PYTHON = process.env.SSL_BENCH_TORCH_PYTHON || '/usr/bin/python3';
 const TORCH_HELP = 'PyTorch reference unavailable: install Debian\'s PyTorch and a threaded BLAS with\n'
   + '  sudo apt-get install python3-torch libopenblas0-pthread\n'
   + '(/usr/bin/python3 is used because Debian\'s python3-torch is importable only from it; without\n'
   + 'libopenblas0-pthread torch\'s Linear layers fall back to the reference BLAS, ~25x slower).';
 
 function parseArgs(argv) {
-  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'auto' };
+  const o = { steps: 10, rounds: 2, batch: 128, widths: [64], allowReferenceBlas: false, json: false, threads: os.availableParallelism(), exec: 'sequential', outputs: 'fresh', profile: false, torch: true, warmup: 2, nchwc: 'auto', device: 'cpu' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -74,13 +81,15 @@ function parseArgs(argv) {
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--no-spin') o.spinning = false;
     else if (a === '--nchwc') o.nchwc = val();
-    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-spin --nchwc --no-torch --allow-reference-blas --json`);
+    else if (a === '--device') o.device = val();
+    else throw new Error(`unknown option ${a}; options: --steps --rounds --batch --width --threads --warmup --exec --outputs --profile --no-spin --nchwc --no-torch --allow-reference-blas --device --json`);
   }
   const cores = os.availableParallelism();
   if (o.threads > cores) throw new Error(`--threads ${o.threads} is more than this machine's ${cores} cores; oversubscribed threads only measure contention`);
   if (!['sequential', 'parallel'].includes(o.exec)) throw new Error('--exec must be sequential or parallel');
   if (!['fresh', 'pingpong'].includes(o.outputs)) throw new Error('--outputs must be fresh or pingpong');
   if (!['auto', 'off'].includes(o.nchwc)) throw new Error('--nchwc must be auto or off');
+  if (!['cpu', 'webgpu', 'cuda'].includes(o.device)) throw new Error('--device must be cpu, webgpu or cuda');
   return o;
 }
 
@@ -142,6 +151,14 @@ function torchAvailable() {
   return r.status === 0;
 }
 
+/** 'cuda' when TORCH_PYTHON's torch sees a CUDA device, else 'cpu' with a line saying why. */
+function torchCudaOrCpu() {
+  const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' });
+  if (r.status === 0 && r.stdout.trim() === 'True') return 'cuda';
+  console.log(`PyTorch: no CUDA (${TORCH_PYTHON}: torch.cuda.is_available() is ${r.stdout.trim() || 'unknown'}); timing PyTorch on the CPU instead, so the ratio is NOT GPU vs GPU`);
+  return 'cpu';
+}
+
 function summariseProfile(file) {
   const events = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byOp = new Map();
@@ -175,12 +192,14 @@ async function main() {
     if (r.status !== 0 && !lines.length) throw new Error(`width ${width}: child exited ${r.status}`);
     rows.push({ width, ...JSON.parse(lines[lines.length - 1]) });
   }
-  console.log('\nwidth  ssl-bench s  PyTorch s  step ratio  peak-RSS ratio  (median over steps; ratio < 1: ssl-bench faster)');
+  console.log(`\nwidth  ssl-bench s  PyTorch s  step ratio  peak-RSS ratio  (median over steps; ratio < 1: ssl-bench faster)${o.device === 'cpu' ? '' : ` [ssl-bench on ${o.device}]`}`);
   for (const r of rows) {
     const t = r.torch;
+    const memRatio = t && t.peak_rss_gb !== undefined ? (r.ours.peak_rss_gb / t.peak_rss_gb).toFixed(2).padStart(14) : '             -';
     console.log(`${String(r.width).padStart(5)}  ${r.ours.median_s.toFixed(3).padStart(11)}  ${t ? t.median_s.toFixed(3).padStart(9) : '        -'}  `
-      + `${t ? (r.ours.median_s / t.median_s).toFixed(2).padStart(10) : '         -'}  ${t ? (r.ours.peak_rss_gb / t.peak_rss_gb).toFixed(2).padStart(14) : '             -'}`
-      + (t && t.blas.kind !== 'openblas' && t.blas.kind !== 'mkl' ? `  [PyTorch BLAS: ${t.blas.kind}]` : ''));
+      + `${t ? (r.ours.median_s / t.median_s).toFixed(2).padStart(10) : '         -'}  ${memRatio}`
+      + (t && t.device === 'cuda' ? '  [PyTorch on CUDA]' : '')
+      + (t && t.device !== 'cuda' && t.blas.kind !== 'openblas' && t.blas.kind !== 'mkl' ? `  [PyTorch BLAS: ${t.blas.kind}]` : ''));
   }
   if (rows.some((r) => r.refused)) process.exitCode = 1;
 }
@@ -196,12 +215,13 @@ async function benchWidth(o) {
   const buildS = (performance.now() - t0) / 1000;
   const init = initParameters([...params, ...buffers], new Rng(0));
   const runner = await TrainStepRunner.create(model, init, {
-    device: 'cpu', threads: o.threads, executionMode: o.exec, outputs: o.outputs, spinning: o.spinning, convLayout: o.nchwc,
+    device: o.device, threads: o.threads, executionMode: o.exec, outputs: o.outputs, spinning: o.spinning, convLayout: o.nchwc,
     profilePrefix: o.profile ? path.join(os.tmpdir(), 'ssl-bench-step-profile') : undefined,
   });
   const n = o.batch * 3 * 32 * 32;
   const data = { x0: new ort.Tensor('float32', randn(n, 1), [o.batch, 3, 32, 32]), x1: new ort.Tensor('float32', randn(n, 2), [o.batch, 3, 32, 32]) };
   const useTorch = o.torch && torchAvailable();
+  const torchDevice = useTorch && o.device !== 'cpu' ? torchCudaOrCpu() : 'cpu';
   // Rounds alternate ssl-bench and PyTorch steps so that load from other processes on a shared
   // machine hits both sides alike; medians and minima are over all timed steps.
   const rounds = useTorch ? Math.min(o.rounds, o.steps) : 1;
@@ -216,7 +236,7 @@ async function benchWidth(o) {
       loss = (await runner.step(data, { lr: 0.06, weightDecay: 5e-4 })).loss;
       if (i >= warmup) times.push((performance.now() - t) / 1000);
     }
-    if (useTorch) torchRuns.push(runTorch({ batch: o.batch, size: 32, steps, width: o.width, threads: o.threads, warmup: round === 0 ? o.warmup : 1 }));
+    if (useTorch) torchRuns.push(runTorch({ batch: o.batch, size: 32, steps, width: o.width, threads: o.threads, warmup: round === 0 ? o.warmup : 1, ...(torchDevice === 'cpu' ? {} : { device: torchDevice }) }));
   }
   if (o.profile) {
     runner.session.endProfiling();
@@ -227,13 +247,14 @@ async function benchWidth(o) {
   console.log(`ssl-bench: model ${(model.modelBytes.length / 1e6).toFixed(1)} MB built in ${buildS.toFixed(1)} s; `
     + `step median ${ours.median_s.toFixed(3)} s over ${times.length} steps (min ${Math.min(...times).toFixed(3)} s), `
     + `peak RSS ${ours.peak_rss_gb.toFixed(2)} GB, loss ${loss.toFixed(4)} `
-    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}, convs ${layout}]`);
+    + `[threads ${o.threads}, ${o.exec}, outputs ${o.outputs}, batch ${o.batch}, width ${o.width}, convs ${layout}${o.device === 'cpu' ? '' : `, device ${runner.device}`}]`);
   await runner.release();
   if (!o.torch) return { ours, torch: null };
   if (!useTorch) {
     console.log(TORCH_HELP);
     return { ours, torch: null, refused: true };
   }
+  if (torchDevice === 'cuda') return reportTorchCuda(o, ours, times, torchRuns, rounds);
   const blas = torchRuns[0].blas;
   const blasLine = `PyTorch BLAS: ${blas.kind} (${blas.libraries.join(', ') || 'no BLAS library mapped'}), SGEMM 512³ ${blas.sgemm_gflops.toFixed(1)} GFLOP/s`;
   console.log(blasLine);
@@ -254,6 +275,18 @@ async function benchWidth(o) {
     + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak RSS)`
     + (blas.kind === 'openblas' || blas.kind === 'mkl' ? '' : '  [UNFAIR: reference BLAS]'));
   return { ours, torch: { ...torch, blas, threads: torchRuns[0].threads } };
+}
+
+/** The PyTorch-on-CUDA lines: no BLAS check (CPU BLAS only), CUDA peak memory instead of a memory ratio. */
+function reportTorchCuda(o, ours, times, torchRuns, rounds) {
+  const torchTimes = torchRuns.flatMap((r) => r.times_s);
+  const first = torchRuns[0];
+  const torch = { median_s: median(torchTimes), peak_cuda_gb: Math.max(...torchRuns.map((r) => r.peak_cuda_gb)), loss: torchRuns[torchRuns.length - 1].loss };
+  console.log(`PyTorch ${first.torch} on ${first.gpu}: step median ${torch.median_s.toFixed(4)} s over ${torchTimes.length} steps (min ${Math.min(...torchTimes).toFixed(4)} s), `
+    + `peak CUDA memory ${torch.peak_cuda_gb.toFixed(2)} GB (max_memory_allocated), loss ${torch.loss.toFixed(4)} [cudnn.benchmark ${first.cudnn_benchmark}, TF32 conv ${first.tf32_conv}, TF32 matmul ${first.tf32_matmul}, ${rounds} rounds interleaved]`);
+  console.log(`ratio ssl-bench (${o.device}) / PyTorch (cuda): ${(ours.median_s / torch.median_s).toFixed(2)} (median step), `
+    + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step); ssl-bench peak host RSS ${ours.peak_rss_gb.toFixed(2)} GB (its GPU memory is not measured)`);
+  return { ours, torch: { ...torch, device: 'cuda', gpu: first.gpu } };
 }
 
 function runTorch(args) {

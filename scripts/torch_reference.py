@@ -121,27 +121,45 @@ def blas_in_use():
 
 
 def bench(args):
+    """args.device 'cuda': model and inputs on the GPU, torch.cuda.synchronize() before and after
+    each timed step (kernels run asynchronously), peak memory from torch.cuda.max_memory_allocated."""
     torch.set_num_threads(args.get('threads', 2))
     torch.manual_seed(0)
+    device = torch.device(args.get('device', 'cpu'))
+    cuda = device.type == 'cuda'
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     batch, size, steps = args['batch'], args['size'], args['steps']
-    model = SimCLR(args.get('width', 64))
+    model = SimCLR(args.get('width', 64)).to(device)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.06, momentum=0.9, weight_decay=5e-4)
-    x0 = torch.randn(batch, 3, size, size)
-    x1 = torch.randn(batch, 3, size, size)
+    x0 = torch.randn(batch, 3, size, size).to(device)
+    x1 = torch.randn(batch, 3, size, size).to(device)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
     times = []
     for i in range(steps + args.get('warmup', 2)):
+        sync()
         t = time.perf_counter()
         loss = nt_xent(model(x0), model(x1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sync()
         if i >= args.get('warmup', 2):
             times.append(time.perf_counter() - t)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({'median_s': statistics.median(times), 'times_s': times, 'loss': float(loss),
-                      'peak_rss_gb': peak_kib / 1024 ** 2, 'threads': torch.get_num_threads(),
-                      'torch': torch.__version__, 'blas': blas_in_use()}))
+    out = {'median_s': statistics.median(times), 'times_s': times, 'loss': float(loss),
+           'peak_rss_gb': peak_kib / 1024 ** 2, 'threads': torch.get_num_threads(),
+           'torch': torch.__version__, 'device': device.type}
+    if cuda:
+        out.update({'gpu': torch.cuda.get_device_name(device),
+                    'peak_cuda_gb': torch.cuda.max_memory_allocated(device) / 1024 ** 3,
+                    'cudnn_benchmark': torch.backends.cudnn.benchmark,
+                    'tf32_conv': torch.backends.cudnn.allow_tf32,
+                    'tf32_matmul': getattr(torch.backends.cuda.matmul, 'allow_tf32', None)})
+    else:
+        out['blas'] = blas_in_use()
+    print(json.dumps(out))
 
 
 def embed(args):
