@@ -22,7 +22,7 @@
 #             the first part of the CUDA archive is staged in /tmp/ssl-dev/parts)
 #   call 2 .. N-1   carry [".device/callK"]  timeout_s 60
 #            bash scripts/device-unpack.sh
-#            (stages that part: a few seconds; its last line names how many parts are there)
+#            (stages that part: a few seconds; it prints "cuda: K part(s) here")
 #   call N   carry [".device/callN"]  timeout_s 260
 #            bash scripts/device-unpack.sh && bash scripts/device-check.sh probe cuda
 #            (rejoins + checks sha256 + unpacks the CUDA archive, ORT 1.29 CUDA EP vs PyTorch CUDA)
