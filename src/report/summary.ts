@@ -126,7 +126,7 @@ const SUMMARY_FIELDS = {
   },
   conv_layout: {
     spec: { kind: 'enum', values: ['plain', 'nchwc8', 'nchwc16'] }, optional: true,
-    description: 'How the training step\'s convolutions ran: "nchwc16" / "nchwc8" ONNX Runtime\'s NCHWc convolutions at that channel block (CPU EP; ssl-bench run --nchwc auto, the default, once a self-check on the machine agrees with plain Conv), "plain" ONNX Conv (GPU EPs, --nchwc off, no eligible conv, or a failed self-check). Like threads it changes results only at float-rounding level. Absent in summaries written before it was recorded and for runs without pretraining.',
+    description: 'How the training step\'s convolutions ran (for runs without pretraining: the kNN embedding\'s): "nchwc16" / "nchwc8" ONNX Runtime\'s NCHWc convolutions at that channel block (CPU EP; ssl-bench run --nchwc auto, the default, once a self-check on the machine agrees with plain Conv), "plain" ONNX Conv (GPU EPs, --nchwc off, no eligible conv, or a failed self-check). Like threads it changes results only at float-rounding level. Absent in summaries written before it was recorded.',
   },
   config_hash: { spec: { kind: 'string', pattern: /^[0-9a-f]{12}$/, allowed: '12 lowercase hex digits' }, description: 'Hash of the resolved config.' },
   config_hash_without_seed: {

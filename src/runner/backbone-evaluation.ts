@@ -5,7 +5,7 @@ import type { Normalization } from '../augment/presets';
 import { centerCropBatch } from '../data/center-crop';
 import type { ResolvedConfig } from '../config';
 import { loadDataset, type LoadedDataset } from '../data';
-import { buildInferenceModel, createSession, embed, type Device, type InferenceModel, type ResolvedDevice } from '../engine';
+import { buildInferenceModel, convLayoutOf, createSession, embed, type Device, type InferenceModel, type ResolvedDevice } from '../engine';
 import { UserError } from '../errors';
 import { FeatureFileWriter, inMemoryBank, knnClassify, type FeatureBank } from '../eval/knn';
 import type { Module } from '../nn';
@@ -161,6 +161,11 @@ export class BackboneEvaluation {
   /** Builds the embedding session now (otherwise at the first evaluation); returns the device it runs on. */
   async open(): Promise<ResolvedDevice> {
     return (await this.inferenceSession()).device;
+  }
+
+  /** The embedding session's convolution layout (engine/conv-layout.ts), once open. */
+  convLayout(): string | undefined {
+    return this.inference ? convLayoutOf(this.inference.session) : undefined;
   }
 
   private async inferenceSession(): Promise<{ model: InferenceModel; session: ort.InferenceSession; device: ResolvedDevice }> {

@@ -140,7 +140,8 @@ export class NoPretraining implements Training {
     return null;
   }
 
-  describe(): { device: string; ortVersion: string; params: number } {
-    return { device: this.device, ortVersion: ort.env.versions.common ?? 'unknown', params: this.backboneModule.parameterCount() };
+  /** convLayout: the kNN embedding's (a floor has no training step). */
+  describe(): { device: string; ortVersion: string; params: number; convLayout?: string } {
+    return { device: this.device, ortVersion: ort.env.versions.common ?? 'unknown', params: this.backboneModule.parameterCount(), convLayout: this.evaluation.convLayout() };
   }
 }

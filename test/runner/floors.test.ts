@@ -11,7 +11,8 @@ import { FASHION_MNIST_NORMALIZATION } from '../../src/augment/presets';
 import { loadConfig, type ResolvedConfig } from '../../src/config';
 import { loadDataset } from '../../src/data';
 import { Rng } from '../../src/data/rng';
-import { buildInferenceModel, createSession, embed } from '../../src/engine';
+import { buildInferenceModel, cpuNchwcBlock, createSession, embed } from '../../src/engine';
+import { convLayoutName } from '../../src/engine/conv-layout';
 import { knnClassify } from '../../src/eval/knn';
 import { createBackbone, initParameters } from '../../src/nn';
 import { Pretraining } from '../../src/runner/pretrain';
@@ -220,6 +221,12 @@ describe('random-init floor (method none, the base backbone as initialised)', ()
     const specs = [...backbone.module.parameters('backbone'), ...backbone.module.buffers('backbone')];
     return { backbone, values: initParameters(specs, new Rng(config.seed).fork('init')) };
   }
+
+  test("summary.json records the kNN embedding's conv layout (the pixels floor has no conv: plain)", async () => {
+    expect(readSummary(dir).conv_layout).toBe(convLayoutName(await cpuNchwcBlock()));
+    const pixels = await run(writeConfig('floor-pixels-layout', PIXELS_FLOOR));
+    expect(readSummary(pixels.dir).conv_layout).toBe('plain');
+  });
 
   test('its initial weights are exactly those a SimCLR and a BYOL run of the same seed start from', async () => {
     const { values } = initialBackbone();
