@@ -9,11 +9,18 @@
  * receive this exact function as source text (`resamplerFactory.toString()`); keep it
  * self-contained.
  */
+export type PillowFilter = 'bilinear' | 'bicubic';
+
+/** Pillow's 22-bit fixed-point resampling weights of one axis: output i reads inputs bounds[2i] .. bounds[2i] + bounds[2i+1] - 1. */
+export interface PillowCoefficients { ksize: number; bounds: Int32Array; weights: Float64Array }
+
 export interface Resampler {
   /** PIL `Image.resize((dstW, dstH), BILINEAR)` of an HWC uint8 image, any channel count. */
   resizeBilinear(src: Uint8Array, width: number, height: number, channels: number, dstW: number, dstH: number): Uint8Array;
   /** torchvision `CenterCrop(size)(Resize(size)(img))`: a `size x size` HWC uint8 image. */
   resizeShorterCenterCrop(src: Uint8Array, width: number, height: number, channels: number, size: number): Uint8Array;
+  /** The weights Pillow resamples one axis of `inSize` pixels to `outSize` with (default bilinear). */
+  coefficients(inSize: number, outSize: number, filter?: PillowFilter): PillowCoefficients;
 }
 
 export function resamplerFactory(): Resampler {
@@ -21,20 +28,32 @@ export function resamplerFactory(): Resampler {
   const ONE = 1 << PRECISION_BITS;
   const HALF = 1 << (PRECISION_BITS - 1);
 
-  interface Coefficients { ksize: number; bounds: Int32Array; weights: Float64Array }
+  // Pillow 9.4 libImaging/Resample.c: the triangle filter and the a = -0.5 cubic, with their supports.
+  const triangle = (x: number): number => {
+    const ax = x < 0 ? -x : x;
+    return ax < 1 ? 1 - ax : 0;
+  };
+  const cubic = (x: number): number => {
+    const a = -0.5;
+    const ax = x < 0 ? -x : x;
+    if (ax < 1) return ((a + 2) * ax - (a + 3)) * ax * ax + 1;
+    if (ax < 2) return (((ax - 5) * ax + 8) * ax - 4) * a;
+    return 0;
+  };
 
-  /** Pillow's precompute_coeffs for the triangle (bilinear) filter, then normalize_coeffs_8bpc. */
-  const coefficients = (inSize: number, outSize: number): Coefficients => {
+  /** Pillow's precompute_coeffs for one axis (box = the whole axis), then normalize_coeffs_8bpc. */
+  const coefficients = (inSize: number, outSize: number, filter: PillowFilter = 'bilinear'): PillowCoefficients => {
+    const kernel = filter === 'bicubic' ? cubic : triangle;
     const scale = inSize / outSize;
     const filterscale = scale < 1 ? 1 : scale;
-    const support = filterscale;
+    const support = (filter === 'bicubic' ? 2 : 1) * filterscale;
     const ksize = Math.ceil(support) * 2 + 1;
     const bounds = new Int32Array(outSize * 2);
     const weights = new Float64Array(outSize * ksize);
     const k = new Float64Array(ksize);
+    const ss = 1 / filterscale;
     for (let xx = 0; xx < outSize; xx++) {
       const center = (xx + 0.5) * scale;
-      const ss = 1 / filterscale;
       let xmin = Math.trunc(center - support + 0.5);
       if (xmin < 0) xmin = 0;
       let xmax = Math.trunc(center + support + 0.5);
@@ -42,9 +61,7 @@ export function resamplerFactory(): Resampler {
       xmax -= xmin;
       let ww = 0;
       for (let x = 0; x < xmax; x++) {
-        let t = (x + xmin - center + 0.5) * ss;
-        if (t < 0) t = -t;
-        const w = t < 1 ? 1 - t : 0;
+        const w = kernel((x + xmin - center + 0.5) * ss);
         k[x] = w;
         ww += w;
       }
@@ -137,6 +154,7 @@ export function resamplerFactory(): Resampler {
   };
 
   return {
+    coefficients,
     resizeBilinear(src, width, height, channels, dstW, dstH) {
       check(src, width, height, channels, dstW, dstH);
       return resizeWindow(src, width, height, channels, dstW, dstH, 0, 0, dstW, dstH);
@@ -154,7 +172,7 @@ export function resamplerFactory(): Resampler {
   };
 }
 
-export const { resizeBilinear, resizeShorterCenterCrop } = resamplerFactory();
+export const { resizeBilinear, resizeShorterCenterCrop, coefficients: pillowCoefficients } = resamplerFactory();
 
 /** How cached images are made, recorded in cache metadata and run manifests. */
 export const RESIZE_RULE = 'torchvision Resize(image_size) + CenterCrop(image_size) on a PIL image (bilinear, antialiased), bit-exact with Pillow';

@@ -17,6 +17,7 @@
 import { sampleResizedCrop, type CropBox } from '../augment/params';
 import { applyRandAugment, sampleRandAugment, type RandAugmentDraw, type RandAugmentSpec } from '../augment/rand-augment';
 import { applyRandomErasing, sampleRandomErasing, type ErasingDraw } from '../augment/random-erasing';
+import { pillowCoefficients, type PillowCoefficients } from '../data/resample';
 import type { Rng } from '../data/rng';
 
 export type TimmInterpolation = 'bilinear' | 'bicubic';
@@ -76,59 +77,10 @@ export interface TimmPixelJob {
   transform: TimmTrainTransform;
 }
 
+// Pillow's fixed point (the weights come from data/resample.ts pillowCoefficients).
 const PRECISION_BITS = 22;
-const ONE = 1 << PRECISION_BITS;
 const HALF = 1 << (PRECISION_BITS - 1);
 const fround = Math.fround;
-
-// Pillow 9.4 libImaging/Resample.c: the triangle and the a = -0.5 cubic filter with their supports.
-function bilinear(x: number): number {
-  const ax = x < 0 ? -x : x;
-  return ax < 1 ? 1 - ax : 0;
-}
-function bicubic(x: number): number {
-  const a = -0.5;
-  const ax = x < 0 ? -x : x;
-  if (ax < 1) return ((a + 2) * ax - (a + 3)) * ax * ax + 1;
-  if (ax < 2) return (((ax - 5) * ax + 8) * ax - 4) * a;
-  return 0;
-}
-
-interface Coefficients { ksize: number; bounds: Int32Array; weights: Float64Array }
-
-/** precompute_coeffs + normalize_coeffs_8bpc for an axis of inSize → outSize (box = whole axis). */
-function coefficients(inSize: number, outSize: number, interpolation: TimmInterpolation): Coefficients {
-  const filter = interpolation === 'bicubic' ? bicubic : bilinear;
-  const scale = inSize / outSize;
-  const filterscale = scale < 1 ? 1 : scale;
-  const support = (interpolation === 'bicubic' ? 2 : 1) * filterscale;
-  const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const weights = new Float64Array(outSize * ksize);
-  const k = new Float64Array(ksize);
-  const ss = 1 / filterscale;
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    let xmin = Math.trunc(center - support + 0.5);
-    if (xmin < 0) xmin = 0;
-    let xmax = Math.trunc(center + support + 0.5);
-    if (xmax > inSize) xmax = inSize;
-    xmax -= xmin;
-    let ww = 0;
-    for (let x = 0; x < xmax; x++) {
-      const w = filter((x + xmin - center + 0.5) * ss);
-      k[x] = w;
-      ww += w;
-    }
-    for (let x = 0; x < xmax; x++) {
-      const w = ww !== 0 ? k[x] / ww : k[x];
-      weights[xx * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * ONE) : Math.trunc(0.5 + w * ONE);
-    }
-    bounds[xx * 2] = xmin;
-    bounds[xx * 2 + 1] = xmax;
-  }
-  return { ksize, bounds, weights };
-}
 
 /** Pillow's clip8: the 22-bit fixed-point sum to uint8 (sums stay inside int32, as in Pillow's C). */
 function clip8(acc: number): number {
@@ -137,13 +89,13 @@ function clip8(acc: number): number {
 }
 
 // Coefficient tables depend only on (in, out, filter); crops repeat sizes often enough to keep a few.
-const cache = new Map<string, Coefficients>();
-function coefficientsCached(inSize: number, outSize: number, interpolation: TimmInterpolation): Coefficients {
+const cache = new Map<string, PillowCoefficients>();
+function coefficientsCached(inSize: number, outSize: number, interpolation: TimmInterpolation): PillowCoefficients {
   const key = `${inSize}/${outSize}/${interpolation}`;
   let c = cache.get(key);
   if (!c) {
     if (cache.size > 512) cache.clear();
-    c = coefficients(inSize, outSize, interpolation);
+    c = pillowCoefficients(inSize, outSize, interpolation);
     cache.set(key, c);
   }
   return c;
