@@ -14,7 +14,7 @@ interface Row {
 
 function rows(kind: Kind): Row[] {
   switch (kind) {
-    case 'methods': return METHODS.map((m) => ({ id: m.id, label: m.label, description: m.description }));
+    case 'methods': return Array.from(METHODS, (m) => ({ id: m.id, label: m.label, description: m.description }));
     case 'backbones': return BACKBONES.map((b) => ({ id: b.id, label: b.label, description: b.description }));
     case 'datasets': return DATASETS.map((d) => ({ id: d.id, description: d.description }));
     case 'presets': return PRESETS.map((p) => ({ id: p.id, description: p.description }));

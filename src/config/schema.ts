@@ -86,7 +86,7 @@ export const CONFIG_SCHEMA: ObjectSpec = obj('An ssl-bench experiment: one metho
       description: 'method hyperparameters; allowed keys depend on method.name',
       selector: 'method.name',
       noun: 'parameter of method',
-      choices: Object.fromEntries(METHODS.map((m) => [m.id, methodSpec(m.id)!.params])),
+      choices: Object.fromEntries(Array.from(METHODS, (m) => [m.id, methodSpec(m.id)!.params])),
     },
   }),
   backbone: obj('the network whose features are evaluated', {

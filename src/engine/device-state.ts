@@ -7,7 +7,7 @@
  * back to the host as before. Facts about onnxruntime-node 1.30 this module works around (measured
  * on Mesa lavapipe, checked against js/node/src of onnxruntime):
  *  - `tensor.getData()` / `download` of a 'gpu-buffer' output aborts the process (the binding throws
- *    a C string 'not implemented', which ends in std::terminate). Reading back goes through a tiny
+ *    a bare C string from its unimplemented download path, which ends in std::terminate). Reading back goes through a tiny
  *    identity session on the same WebGPU device instead (the EP shares one device across sessions).
  *  - A 'gpu-buffer' output is freed only by `tensor.dispose()`; garbage collection does not free it
  *    (4M floats per step: RSS +16 MB a step without dispose, flat with it).
