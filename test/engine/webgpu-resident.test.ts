@@ -14,36 +14,16 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TrainStepRunner, saveCheckpoint, loadCheckpoint, restoreState, type HostData, type TrainStepModel } from '../../src/engine';
 import { DeviceStateStore } from '../../src/engine/device-state';
-import { ResNet18Cifar, simclrProjectionHead, initParameters } from '../../src/nn';
-import { ntXentLoss } from '../../src/losses/ntxent';
-import { sgd } from '../../src/optim';
-import { buildTrainStep } from '../../src/engine';
+import { initParameters } from '../../src/nn';
 import { Rng } from '../../src/data/rng';
+import { buildSimclrStep, LAVAPIPE_ICD, lavapipe, maxRelDiff } from './support/webgpu';
 
-const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
-const lavapipe = fs.existsSync(LAVAPIPE_ICD);
 const skipReason = `WebGPU residency on lavapipe skipped: ${LAVAPIPE_ICD} is missing (apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1; .ci/run does it)`;
 
 const B = 8;
 
 function simclrStep(): { model: TrainStepModel; init: Map<string, HostData> } {
-  const backbone = new ResNet18Cifar({ baseWidth: 4 });
-  const head = simclrProjectionHead(backbone.featureDim, 512, 128);
-  const params = [...backbone.parameters('backbone'), ...head.parameters('head')];
-  const buffers = [...backbone.buffers('backbone'), ...head.buffers('head')];
-  const model = buildTrainStep({
-    name: 'simclr-resnet18-cifar',
-    trainable: params,
-    buffers,
-    optimizer: sgd({ momentum: 0.9 }),
-    build(step) {
-      const b = step.forward(backbone, { prefix: 'backbone' });
-      const h = step.forward(head, { prefix: 'head' });
-      const x0 = step.input('x0', [B, 3, 32, 32]);
-      const x1 = step.input('x1', [B, 3, 32, 32]);
-      return { loss: ntXentLoss(head.forward(h, backbone.forward(b, x0)), head.forward(h, backbone.forward(b, x1)), 0.5) };
-    },
-  });
+  const { model, params, buffers } = buildSimclrStep({ batch: B, width: 4 });
   return { model, init: initParameters([...params, ...buffers], new Rng(0)) as Map<string, HostData> };
 }
 
@@ -63,16 +43,6 @@ async function runner(device: 'cpu' | 'webgpu', resident = true): Promise<TrainS
 
 function snapshot(r: TrainStepRunner): Map<string, Float32Array | BigInt64Array> {
   return new Map(r.model.state.map((e) => [e.name, r.state.data(e.name).slice()]));
-}
-
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(a[i]));
-  }
-  return num / Math.max(den, 1e-12);
 }
 
 (lavapipe ? describe : describe.skip)('WebGPU with the training state resident on the device', () => {

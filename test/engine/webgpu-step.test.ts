@@ -9,20 +9,12 @@
  * must agree to float rounding after one step, and the second step's loss too (the difference of
  * one step's rounding grows through BN with a batch of 8 and SGD momentum, ~1e-4 after two steps).
  */
-import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { TrainStepRunner, type HostData } from '../../src/engine';
 import { initParameters } from '../../src/nn';
 import { Rng } from '../../src/data/rng';
+import { buildSimclrStep, LAVAPIPE_ICD, lavapipe, maxRelDiff, randn } from './support/webgpu';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildSimclrStep, randn } = require('../../scripts/bench-step.js') as {
-  buildSimclrStep(o: { batch: number; width: number }): { model: Parameters<typeof TrainStepRunner.create>[0]; params: never[]; buffers: never[] };
-  randn(n: number, seed: number): Float32Array;
-};
-
-const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
-const lavapipe = fs.existsSync(LAVAPIPE_ICD);
 const skipReason = `WebGPU on lavapipe skipped: ${LAVAPIPE_ICD} is missing (apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1; .ci/run does it)`;
 
 const B = 8;
@@ -40,16 +32,6 @@ async function run(device: 'cpu' | 'webgpu', steps: number) {
   const device_ = runner.device;
   await runner.release();
   return { losses, values, device: device_ };
-}
-
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(a[i]));
-  }
-  return num / Math.max(den, 1e-12);
 }
 
 (lavapipe ? describe : describe.skip)('WebGPU execution provider on lavapipe', () => {
