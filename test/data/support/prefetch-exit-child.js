@@ -6,18 +6,9 @@
  *   node prefetch-exit-child.js <records file> <data offset> <record bytes>
  */
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
-const swc = require('@swc/core');
 
-require.extensions['.ts'] = (module, filename) => {
-  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename,
-    jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
-    module: { type: 'commonjs' },
-  });
-  module._compile(code, filename);
-};
+require('../../support/register-ts.js');
 
 const SRC = path.resolve(__dirname, '..', '..', '..', 'src');
 const { BatchPrefetcher } = require(path.join(SRC, 'data', 'prefetch.ts'));

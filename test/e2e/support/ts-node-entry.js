@@ -6,20 +6,11 @@
  *   node test/e2e/support/ts-node-entry.js run <config> [options]
  */
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
-const swc = require('@swc/core');
 
 const SRC = path.resolve(__dirname, '..', '..', '..', 'src');
 
-require.extensions['.ts'] = (module, filename) => {
-  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename,
-    jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
-    module: { type: 'commonjs' },
-  });
-  module._compile(code, filename);
-};
+require('../../support/register-ts.js');
 
 require(path.join(SRC, 'cli.ts')).main(process.argv).then(
   (code) => { process.exitCode = code; },

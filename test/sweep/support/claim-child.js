@@ -6,14 +6,8 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const swc = require('@swc/core');
 
-require.extensions['.ts'] = (module, filename) => {
-  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename, jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' },
-  });
-  module._compile(code, filename);
-};
+require('../../support/register-ts.js');
 const { claimRun } = require(path.resolve(__dirname, '..', '..', '..', 'src', 'sweep', 'claim.ts'));
 
 const [dir, barrier] = process.argv.slice(2);
