@@ -32,9 +32,7 @@
  *   matmul       matmul gemm linear matrixTranspose
  *   nn           softmax logSoftmax logSumExp crossEntropy oneHot l2Normalize conv2d maxPool2d
  *                globalAvgPool batchNormTrain batchNormEval layerNorm topK multiHeadSelfAttention
- * Conv: outputs of <= 8x8 pixels (groups 1, static batch) run as im2col (k·k Slices + Concat) and
- * one Gemm, the columns reused by the weight gradient (setConvIm2colForwardMaxPixels; measured 1.5x
- * faster forward+backward than ORT's Conv there). Input grad = a conv with the flipped,
+ * Conv: forward = ONNX Conv (NCHWc on the CPU, see conv.ts). Input grad = a conv with the flipped,
  * in/out-transposed weight (stride 1) or ConvTranspose (stride > 1; zero-insertion measured 3-5x
  * slower); weight grad = im2col + one MatMul/Gemm (setConvWeightGradLayout; 'auto' by output size),
  * never the batch/channel-swapped Conv. Benchmarks: test/graph/conv-grad.perf.ts, resnet-step.perf.ts.

@@ -5,7 +5,7 @@
  * Prints the fastest session.run time of each formulation (2 intra-op threads, CPU EP).
  */
 import * as ort from 'onnxruntime-node';
-import { Graph, add, conv2d, grad, pad, reduceSum, setConvIm2colForwardMaxPixels, reshape, setConvWeightGradLayout, slice, toOnnx, transpose, unsqueeze, type Tensor, type WeightGradLayout } from '../../src/graph';
+import { Graph, add, conv2d, grad, pad, reduceSum, reshape, setConvWeightGradLayout, slice, toOnnx, transpose, unsqueeze, type Tensor, type WeightGradLayout } from '../../src/graph';
 
 interface Layer { name: string; cin: number; cout: number; hw: number; k: number; stride: number }
 const layers: Layer[] = [
@@ -61,20 +61,15 @@ const variants: Variant[] = [
     },
   })),
   { name: 'dX (flipped Conv / ConvTranspose)', build: (g, l) => { const { x, w, gy, pd } = inputs(g, l); return grad(conv2d(x, w, undefined, { stride: l.stride, pad: pd }), [x], { seed: gy })[0]; } },
-  ...([['Conv', 0], ['im2col Gemm', 1e9]] as [string, number][]).map(([label, pixels]): Variant => ({
-    name: `fwd+dX+dW ${label}`,
+  {
+    name: 'fwd+dX+dW',
     build: (g, l) => {
       const { x, w, gy, pd } = inputs(g, l);
-      const prev = setConvIm2colForwardMaxPixels(pixels);
-      try {
-        const y = conv2d(x, w, undefined, { stride: l.stride, pad: pd });
-        const [dx, dw] = grad(y, [x, w], { seed: gy });
-        return add(add(reduceSum(y), reduceSum(dx)), reduceSum(dw));
-      } finally {
-        setConvIm2colForwardMaxPixels(prev);
-      }
+      const y = conv2d(x, w, undefined, { stride: l.stride, pad: pd });
+      const [dx, dw] = grad(y, [x, w], { seed: gy });
+      return add(add(reduceSum(y), reduceSum(dx)), reduceSum(dw));
     },
-  })),
+  },
   { name: 'dX zero-insertion + Conv', build: (g, l) => { const { w, gy, pd } = inputs(g, l); return l.stride === 1 ? gy : zeroInsertionInputGrad(gy, w, l, pd); } },
 ];
 

@@ -5,7 +5,7 @@
  *   npx jest --testMatch '**\/test/graph/resnet-step.perf.ts' --testTimeout 900000
  */
 import * as ort from 'onnxruntime-node';
-import { Graph, add, batchNormTrain, conv2d, crossEntropy, globalAvgPool, grad, linear, mul, relu, setConvIm2colForwardMaxPixels, sub, toOnnx, type Tensor } from '../../src/graph';
+import { Graph, add, batchNormTrain, conv2d, crossEntropy, globalAvgPool, grad, linear, mul, relu, sub, toOnnx, type Tensor } from '../../src/graph';
 
 const BATCH = Number(process.env.BATCH ?? 128);
 const STEPS = Number(process.env.STEPS ?? 3);
@@ -51,13 +51,11 @@ function buildStep(): Graph {
   return g;
 }
 
-async function prepare(label: string, im2colPixels: number, sessionOptions: ort.InferenceSession.SessionOptions = {}) {
-  const prev = setConvIm2colForwardMaxPixels(im2colPixels);
+async function prepare(label: string, sessionOptions: ort.InferenceSession.SessionOptions = {}) {
   const t0 = performance.now();
   const g = buildStep();
   const bytes = toOnnx(g);
   const buildMs = performance.now() - t0;
-  setConvIm2colForwardMaxPixels(prev);
   // PROFILE=1 writes ORT's per-node profile (JSON) to /tmp/resnet-step-*.json.
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: ['cpu'],
@@ -81,9 +79,8 @@ async function prepare(label: string, im2colPixels: number, sessionOptions: ort.
 // Variants run alternately (the machine is shared) and report median and minimum.
 it('times a ResNet-18-CIFAR training step', async () => {
   const variants = [
-    await prepare('conv-forward', 0),
-    await prepare('im2col-forward-<=8x8', 64),
-    await prepare('im2col-forward-<=8x8 parallel executor', 64, { executionMode: 'parallel', interOpNumThreads: 2, intraOpNumThreads: 2 }),
+    await prepare('sequential executor'),
+    await prepare('parallel executor', { executionMode: 'parallel', interOpNumThreads: 2, intraOpNumThreads: 2 }),
   ].filter((v) => !process.env.ONLY || v.label.includes(process.env.ONLY));
   for (let s = 0; s < STEPS; s++) {
     for (const v of variants) {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { formatShape, isFloat, type Tensor } from '../graph';
 import { applyOp, defineOp, fail, guard } from '../op';
-import { stopGradient } from './elementwise';
 import { reduceMean, reduceSum } from './reduce';
 import { concat, fill, pad, reshape, scatterElementsAdd, slice, transpose, unsqueeze } from './shape';
 import { gemm, matmul } from './matmul';
@@ -195,85 +194,9 @@ const Conv2d = defineOp<Conv2dAttrs>({
   ],
 });
 
-/**
- * Forward conv as one Gemm over precomputed im2col columns (inputs x, w, cols, bias?). The columns
- * are built from stopGradient(x) by im2colChannelsFirst and kept for the weight gradient, which is
- * then a single Gemm with no second im2col. x is an input only so the rule can return dL/dx.
- */
-const Conv2dFromCols = defineOp<Conv2dAttrs>({
-  name: 'conv2dFromCols',
-  inferShape([x, w, cols, b], attrs) {
-    if (attrs.groups !== 1) fail('needs groups 1');
-    const [y] = Conv2d.inferShape(b ? [x, w, b] : [x, w], attrs);
-    const [, cin, kh, kw] = w.shape as number[];
-    const [n, , ho, wo] = y.shape as number[];
-    if (cols.shape[0] !== cin * kh * kw || cols.shape[1] !== n * ho * wo) fail(`columns ${formatShape(cols.shape)} do not match input ${formatShape(x.shape)} and weight ${formatShape(w.shape)}`);
-    return [y];
-  },
-  emit(ctx, [, w, cols, b], [y]) {
-    const [cout, cin, kh, kw] = ctx.inputTypes[1].shape as number[];
-    const [n, , ho, wo] = ctx.outputTypes[0].shape as number[];
-    const w2 = ctx.tmpName('weight2d');
-    const yc = ctx.tmpName('out_cn');
-    const y4 = ctx.tmpName('out_cnhw');
-    ctx.node('Reshape', [w, ctx.int64s([cout, cin * kh * kw])], [w2]);
-    if (b) {
-      const b2 = ctx.tmpName('bias');
-      ctx.node('Reshape', [b, ctx.int64s([cout, 1])], [b2]);
-      ctx.node('Gemm', [w2, cols, b2], [yc]);
-    } else {
-      ctx.node('Gemm', [w2, cols], [yc]);
-    }
-    ctx.node('Reshape', [yc, ctx.int64s([cout, n, ho, wo])], [y4]);
-    ctx.node('Transpose', [y4], [y], { perm: [1, 0, 2, 3] });
-  },
-  grad: (ctx, [g], [x, w, cols, b], _y, attrs) => {
-    const [cout] = w.shape as number[];
-    const [n, , ho, wo] = g!.shape as number[];
-    const gc = () => reshape(transpose(g!, [1, 0, 2, 3]), [cout, n * ho * wo]);
-    return [
-      ctx.needsGrad[0] ? convInputGrad(g!, x, w, attrs) : null,
-      ctx.needsGrad[1] ? reshape(productWithRowsFirst(gc(), cols), w.shape) : null,
-      null,
-      b && ctx.needsGrad[3] ? reduceSum(g!, [0, 2, 3]) : null,
-    ];
-  },
-});
-
-/**
- * Outputs with at most this many pixels (Ho·Wo) and columns at least this deep (Cin·k²) use the
- * im2col + Gemm forward (ORT's Conv is ~1.7-1.9x slower than torch's at 8x8 and 4x4 with many
- * channels, measured with torch 1.13 on this project's 2-core CPU); pixels 0 turns it off. Measured forward + both gradients, batch 128
- * (test/graph/conv-grad.perf.ts): 8x8 256ch 346 -> 227 ms, 4x4 512ch 343 -> 220 ms; but 16x16
- * 200 -> 248 ms and 32x32 212 -> 312 ms, hence 64 pixels. With few channels the columns cost
- * more than they save: the whole SimCLR R18 step ran 0.86x (width 8) and 0.95x (width 16) the
- * time without it (1 thread, interleaved), hence depth 2304 (256 channels, 3x3).
- */
-let im2colForwardMaxPixels = 64;
-let im2colForwardMinDepth = 2304;
-export function setConvIm2colForwardMaxPixels(pixels: number): number {
-  const prev = im2colForwardMaxPixels;
-  im2colForwardMaxPixels = pixels;
-  return prev;
-}
-/** Minimum Cin·kh·kw for the im2col + Gemm forward; returns the previous value. */
-export function setConvIm2colForwardMinDepth(depth: number): number {
-  const prev = im2colForwardMinDepth;
-  im2colForwardMinDepth = depth;
-  return prev;
-}
-
 /** 2-D convolution (NCHW input, OIHW weight, optional bias), as torch.nn.functional.conv2d. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts?: Conv2dOptions): Tensor {
-  const attrs = convAttrs(opts);
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  const [{ shape: [n, , ho, wo] }] = guard('conv2d', inputs, () => Conv2d.inferShape(inputs, attrs));
-  const [, cin, kh, kw] = weight.shape as number[];
-  if (attrs.groups !== 1 || typeof n !== 'number' || (ho as number) * (wo as number) > im2colForwardMaxPixels || cin * kh * kw < im2colForwardMinDepth) {
-    return applyOp(Conv2d, inputs, attrs)[0];
-  }
-  const cols = im2colChannelsFirst(stopGradient(x), kh, kw, attrs, ho as number, wo as number);
-  return applyOp(Conv2dFromCols, bias ? [x, weight, cols, bias] : [x, weight, cols], attrs)[0];
+  return applyOp(Conv2d, bias ? [x, weight, bias] : [x, weight], convAttrs(opts))[0];
 }
 
 /** Weight [Cout, Cin/G, kh, kw] as the weight of the transposed conv: [Cin, Cout/G, kh, kw], spatially flipped. */
@@ -327,7 +250,8 @@ function productWithRowsFirst(a: Tensor, b: Tensor): Tensor {
 
 /**
  * dL/dW via im2col: the k·k shifted (strided) views of the padded input are Slices, stacked by one
- * Concat, then one matrix product with g. Never a Conv with batch and channels swapped (3-7x slower).
+ * Concat, then one matrix product with g. Never a Conv with batch and channels swapped (3-7x slower
+ * with plain Conv; with the NCHWc kernels 45 vs 11 ms at [128, 16, 32, 32], 1 thread).
  */
 function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor {
   const [n, cin] = x.shape as number[];
