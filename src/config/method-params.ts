@@ -33,6 +33,11 @@ const dclNegatives = oneOf(
   ['joint', 'separate'], 'joint',
 );
 
+const pairViewBatches = oneOf(
+  'separate: one forward batch per view (docs scripts); grouped: both views as one batch through backbone and projection head (ImageNet1k scripts), which changes batch-norm statistics',
+  ['separate', 'grouped'], 'separate',
+);
+
 const simsiamNets = {
   projection_hidden_dim: dim('projection head hidden size', 2048),
   projection_out_dim: dim('projection head output size', 2048),
@@ -66,6 +71,7 @@ export const METHOD_PARAMS = {
     projection_out_dim: dim('projection head output size', 2048),
     projection_layers: projectionLayers(2),
     normalisation: oneOf('per_view: standardise each view over its own batch; joint: both views over their stacked 2N rows (the published ImageNet1k R50 row, docs/methods.md §4.21)', ['per_view', 'joint'], 'per_view'),
+    view_batches: pairViewBatches,
   }),
   byol: obj('BYOL (docs/methods.md §4.2)', {
     projection_hidden_dim: dim('projection head hidden size', 1024),
@@ -78,12 +84,14 @@ export const METHOD_PARAMS = {
     temperature: temperature(0.1),
     negatives: dclNegatives,
     ...simclrHead,
+    view_batches: pairViewBatches,
   }),
   dclw: obj('DCLW (docs/methods.md §4.4)', {
     temperature: temperature(0.1),
     sigma: num('temperature of the von Mises-Fisher positive weighting', 0.5, positive),
     negatives: dclNegatives,
     ...simclrHead,
+    view_batches: pairViewBatches,
   }),
   dino: obj('DINO (docs/methods.md §4.5)', {
     projection_hidden_dim: dim('projection head hidden size', 2048),
@@ -140,6 +148,7 @@ export const METHOD_PARAMS = {
   simclr: obj('SimCLR (docs/methods.md §4.12)', {
     temperature: temperature(0.5),
     ...simclrHead,
+    view_batches: pairViewBatches,
   }),
   simmim: obj('SimMIM (docs/methods.md §4.13)', {
     mask_ratio: num('fraction of patch tokens masked', 0.75, { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
@@ -192,6 +201,7 @@ export const METHOD_PARAMS = {
     projection_hidden_dim: dim('projection head hidden size', 2048),
     projection_out_dim: dim('projection head output size', 2048),
     projection_layers: projectionLayers(3),
+    view_batches: pairViewBatches,
   }),
   vicregl: obj('VICRegL (docs/methods.md §4.20)', {
     alpha: prob('weight of the global loss (1 - alpha for the local loss)', 0.75),

@@ -62,6 +62,8 @@
  *    exactly that many (FastSiam 4, SwaV/DINO multi-crop: global views first, as the presets order them).
  *  - views go through the networks as separate batches (the docs scripts' order): call the
  *    network once per view on the same forward context, so BN running statistics update per call.
+ *    Where a reference script concatenates views (ImageNet1k), the method param `view_batches:
+ *    grouped` forwards them as one batch and splits the output (dino.ts, projected-pair.ts).
  *
  * Example (SwaV-like prototypes: normalised before every step, frozen in epoch 0, a temperature
  * schedule, a host hook):
@@ -228,6 +230,14 @@ export interface Method {
   readonly params: ObjectSpec;
   /** `augmentation.preset` of a config that sets none: the method's own transform. */
   readonly defaultPreset: string;
+  /**
+   * What the online linear classifier (eval.online_linear, docs/methods.md §5.2) trains on:
+   * 'first' (default) the eval backbone's training-mode pass on view 0; 'all' every training-mode
+   * pass of the eval backbone in the step, rows concatenated in call order, the batch labels
+   * repeated to match (the ImageNet1k R50 scripts of SimCLR, DCL, DCLW, BarlowTwins and VICReg:
+   * `features.detach()` of the concatenated views with `targets.repeat(len(views))`).
+   */
+  readonly onlineClassifierViews?: 'first' | 'all';
   /**
    * The networks, views and loss for one run. Throw a UserError (one line naming the config field)
    * for a config it cannot train — `validate` calls this on every config before any data loads.

@@ -15,13 +15,14 @@ import { buildClassifierEvalModel, evaluateClassifier, type ClassifierEvalModel 
 import { OnlineLinearClassifier } from '../eval/online-linear';
 import { runPostTrainingEvals } from '../eval/probe-protocol';
 import { add, type Tensor } from '../graph';
-import type { Method, MethodInstance, SchedulePoint } from '../methods';
+import { methodFor, type Method, type MethodInstance, type SchedulePoint } from '../methods';
 import { initParameters, type Module } from '../nn';
 import type { MetricValue } from '../report/summary';
 import { createOptimizer, LrSchedule, scaleLr } from '../optim';
 import { BackboneEvaluation, loadRunData, type EvalImages } from './backbone-evaluation';
 import { AssembledMethod } from './assembled-method';
 import { checkRunnable, prepareMethod } from './prepare-method';
+import { labelsForFeatures, withEvalBackboneFeatures } from './online-features';
 import type { JsonValue, Position, StepResult, Training } from './training';
 
 /**
@@ -56,8 +57,9 @@ import type { JsonValue, Position, StepResult, Training } from './training';
  * classifier at epoch ends (evaluate), linear probe and
  * fine-tune after pretraining (postTrainingEvals, src/eval/probe-protocol.ts), all on the method's
  * eval backbone. The online linear classifier (docs/methods.md §5.2, eval.online_linear) trains inside
- * the step on the detached training-mode backbone features of view 0 only — the reference uses
- * both views for SimCLR/DCL/DCLW/BarlowTwins/VICReg — with the batch's labels as a data input,
+ * the step on the detached training-mode backbone features of view 0, or of every view for methods
+ * whose spec says `onlineClassifierViews: 'all'` (SimCLR/DCL/DCLW/BarlowTwins/VICReg, as the
+ * reference; labels repeated per view), with the batch's labels as a data input,
  * its cross-entropy added to the SSL loss, the same optimizer and LR, weight decay 0; metrics.csv's
  * loss stays the SSL loss, as the reference logs it. It is scored on the test split at the epochs
  * the runner evaluates (eval.knn.every, and the last), sharing the kNN's eval-mode test features.
@@ -84,26 +86,6 @@ const SSL_LOSS_METRIC = 'ssl_loss';
 interface CheckpointExtra {
   runner: JsonValue;
   methodRng: RngState;
-}
-
-/**
- * Runs `build` while recording the output of `module` under `prefix` applied to exactly `view`:
- * the method's own training-mode forward pass of its eval backbone on view 0, which the online
- * classifier reads (no second backbone pass, so batch-norm statistics update as without it).
- */
-function withViewFeatures<T>(module: Module, prefix: string, view: Tensor, build: () => T): { result: T; features: Tensor | null } {
-  let features: Tensor | null = null;
-  const forward = module.forward;
-  module.forward = function recordingForward(this: Module, ctx, x) {
-    const y = forward.call(this, ctx, x);
-    if (features === null && x === view && ctx.path === prefix && ctx.training) features = y;
-    return y;
-  };
-  try {
-    return { result: build(), features };
-  } finally {
-    module.forward = forward;
-  }
 }
 
 function ortTensor(dtype: 'float32' | 'int64' | 'int32', data: Float32Array | BigInt64Array | Int32Array, dims: number[]): ort.Tensor {
@@ -172,6 +154,7 @@ export class Pretraining implements Training {
     const runRng = new Rng(config.seed);
     const state = new AssembledMethod(method, runRng);
     const online = config.eval.online_linear ? new OnlineLinearClassifier(backbone.featureDim, train.classes.length) : null;
+    const onlineViews = online === null ? 'first' : (opts.method ?? methodFor(config.method.name)).onlineClassifierViews ?? 'first';
     const onlineParams = online?.parameters() ?? [];
     for (const [name, value] of initParameters(onlineParams, runRng.fork('online-linear'))) state.initial.set(name, value);
     const b = t.batch_size;
@@ -189,11 +172,12 @@ export class Pretraining implements Training {
         const views = applyViews(step.graph, images, params, preset);
         if (online === null) return method.buildLoss(step, views);
         const labels = step.input('labels', [b], 'int64');
-        const { result, features } = withViewFeatures(backbone.module, method.evalBackbone, views[0], () => method.buildLoss(step, views));
+        const allViews = onlineViews === 'all';
+        const { result, features } = withEvalBackboneFeatures(backbone.module, method.evalBackbone, allViews ? 'all' : views[0], () => method.buildLoss(step, views));
         if (features === null) {
-          throw new UserError(`eval.online_linear: true: method ${config.method.name} does not run its eval backbone '${method.evalBackbone}' on view 0 in training mode, so there are no features for the online classifier; set eval.online_linear: false`);
+          throw new UserError(`eval.online_linear: true: method ${config.method.name} does not run its eval backbone '${method.evalBackbone}' on ${allViews ? 'its views' : 'view 0'} in training mode, so there are no features for the online classifier; set eval.online_linear: false`);
         }
-        const classifier = online.addToStep(step, features, labels);
+        const classifier = online.addToStep(step, features, labelsForFeatures(labels, features));
         return { loss: add(result.loss, classifier.loss), metrics: { ...result.metrics, [SSL_LOSS_METRIC]: result.loss, online_linear_loss: classifier.loss } };
       },
     });

@@ -1,4 +1,5 @@
 import { configHash, type ResolvedConfig } from '../config';
+import { METHOD_IMPLEMENTATIONS } from '../methods';
 import { KNOWN_METRICS, type MetricValue, type RunStatus, type RunSummary } from '../report/summary';
 import type { LoopState } from './loop-state';
 import type { EpochRow } from './metrics-csv';
@@ -12,8 +13,9 @@ function evalProtocol(name: string, config: ResolvedConfig): { protocol: string;
   const split = `${config.data.dataset} ${config.data.test_split} split`;
   if (name.startsWith('knn_')) return { protocol: `kNN k=${config.eval.knn.k} t=${config.eval.knn.temperature}, ${split}`, published: true };
   if (name.startsWith('online_linear_')) {
+    const views = METHOD_IMPLEMENTATIONS.get(config.method.name)?.onlineClassifierViews === 'all' ? 'every view, labels repeated per view' : 'view 0';
     return {
-      protocol: `online linear classifier (Linear head on detached training-mode backbone features of view 0, cross-entropy added to the SSL loss, same optimizer and LR schedule, wd 0), test images with the eval transform, ${split}`,
+      protocol: `online linear classifier (Linear head on detached training-mode backbone features of ${views}, cross-entropy added to the SSL loss, same optimizer and LR schedule, wd 0), test images with the eval transform, ${split}`,
       published: false,
     };
   }

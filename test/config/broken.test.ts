@@ -68,7 +68,7 @@ const EXPECTED: Record<string, string> = {
   'method-param-out-of-range.yaml':
     'test/config/broken/method-param-out-of-range.yaml:4:11 method.params.beta: 1.5 is out of range; allowed number in [0, 1]',
   'method-param-unknown.yaml':
-    'test/config/broken/method-param-unknown.yaml:4:5 method.params.tempreature: unknown parameter of method "simclr" (did you mean "temperature"?); allowed: temperature, projection_hidden_dim, projection_out_dim',
+    'test/config/broken/method-param-unknown.yaml:4:5 method.params.tempreature: unknown parameter of method "simclr" (did you mean "temperature"?); allowed: temperature, projection_hidden_dim, projection_out_dim, view_batches',
   'method-param-wrong-type.yaml':
     'test/config/broken/method-param-wrong-type.yaml:4:23 method.params.memory_bank_size: expected integer >= 1, got number 4096.5',
   'null-for-required-integer.yaml':

@@ -44,7 +44,7 @@ describe('defaults', () => {
   test('a file that sets one field resolves every other to the documented defaults', () => {
     const c = load(write('empty-run.yaml', 'seed: 0\n'));
     expect(c.name).toBe('empty-run');
-    expect(c.method).toEqual({ name: 'simclr', label: 'SimCLR', marker: '', params: { temperature: 0.5, projection_hidden_dim: 512, projection_out_dim: 128 } });
+    expect(c.method).toEqual({ name: 'simclr', label: 'SimCLR', marker: '', params: { temperature: 0.5, projection_hidden_dim: 512, projection_out_dim: 128, view_batches: 'separate' } });
     // depth, patch_size, image_size apply to ViTs (null: the backbone's own).
     expect(c.backbone).toEqual({ name: 'resnet18-cifar', label: 'Res18', width: 1, split_bn: 0, depth: null, patch_size: null, image_size: null });
     expect(c.data.root).toBe('data/cifar10');

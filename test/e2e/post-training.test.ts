@@ -62,7 +62,7 @@ describe('ssl-bench run with eval.online_linear, eval.linear and eval.finetune',
     const summary = readSummary(evaluated);
     expect(summary.metrics.online_linear_top1.value).toBe(Math.max(...rows.map((r) => Number(r[1]))));
     expect(summary.metrics.online_linear_top5_final.value).toBe(Number(rows[2][2]));
-    expect(summary.metrics.online_linear_top1.protocol).toMatch(/^online linear classifier \(Linear head on detached training-mode backbone features of view 0, .*the reference prints it, does not publish it/);
+    expect(summary.metrics.online_linear_top1.protocol).toMatch(/^online linear classifier \(Linear head on detached training-mode backbone features of every view, labels repeated per view, .*the reference prints it, does not publish it/);
   });
 
   test('the online classifier does not change pretraining: loss and kNN bitwise those of a run without it', async () => {

@@ -15,7 +15,7 @@ describe('simclr', () => {
   const backbone = createBackbone('resnet18-cifar', { width: 0.0625, inChannels: 1 });
   const method = methodFor('simclr').create({
     config, backbone, batchSize: 4,
-    params: { temperature: 0.5, projection_hidden_dim: 512, projection_out_dim: 128 },
+    params: { temperature: 0.5, projection_hidden_dim: 512, projection_out_dim: 128, view_batches: 'separate' },
   });
 
   test('backbone and SimCLRProjectionHead(D, 512, 128): Lin(nb)–BN–ReLU–Lin(nb)–BN, both trained, kNN on the backbone', () => {
