@@ -118,7 +118,11 @@ const Reciprocal = unary('reciprocal', 'Reciprocal', 'float', (g, _x, y) => neg(
 const Abs = unary('abs', 'Abs', 'numeric', (g, x) => mul(g, sign(x)));
 // d sign(x)/dx is zero almost everywhere: no gradient flows.
 const Sign = unary('sign', 'Sign', 'numeric', () => null);
-const Relu = unary('relu', 'Relu', 'float', (g, _x, y) => where(greater(y, 0), g, 0));
+// g·[y > 0] as a Mul by the cast mask: ORT's Where with a scalar branch ran 1.75 ms per
+// [128, 16, 32, 32] tensor vs 0.70 ms (1 thread); SimCLR R18 step 0.97x at widths 8 and 16
+// (paired A/B, same losses bit for bit). Unlike torch's threshold_backward, an inf/NaN in g
+// at an inactive unit gives NaN instead of 0; a finite g gives the same bits.
+const Relu = unary('relu', 'Relu', 'float', (g, _x, y) => mul(g, cast(greater(y, 0), y.dtype)));
 const Sigmoid = unary('sigmoid', 'Sigmoid', 'float', (g, _x, y) => mul(g, mul(y, sub(1, y))));
 const Tanh = unary('tanh', 'Tanh', 'float', (g, _x, y) => mul(g, sub(1, mul(y, y))));
 const Erf = unary('erf', 'Erf', 'float', (g, x) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
