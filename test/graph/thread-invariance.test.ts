@@ -12,6 +12,8 @@ import { randn } from '../support/graph-harness';
 const cases: [string, number[], number[], WeightGradLayout][] = [
   ['gemm layout, Cin·k² > Cout (4x4 output)', [64, 32, 4, 4], [64, 32, 3, 3], 'gemm'],
   ['taps layout, Cin > Cout', [16, 144, 8, 8], [16, 144, 3, 3], 'taps'],
+  ['taps layout, Cout > Cin (K split in two batch halves)', [16, 16, 8, 8], [144, 16, 3, 3], 'taps'],
+  ['taps layout, odd batch (no K split)', [15, 16, 8, 8], [144, 16, 3, 3], 'taps'],
   ['gemm layout, Cout > Cin·k² (1x1)', [64, 16, 4, 4], [96, 16, 1, 1], 'gemm'],
 ];
 
