@@ -8,6 +8,8 @@
  * Lin(512→128, nb)–BN, NT-Xent (τ = 0.5), backward, SGD (lr 0.06, momentum 0.9, wd 5e-4), BN in
  * training mode (running statistics updated). Fixed random inputs; median over --steps after 2
  * warm-up steps. Peak memory: each process's peak RSS (Node: process.resourceUsage().maxRSS).
+ * Ratios: of the two medians, of the fastest steps, and the median of the per-round ratios (each
+ * round runs ssl-bench's steps, then PyTorch's, so its ratio sees one stretch of machine load).
  *
  *   node scripts/bench-step.js [--steps 10] [--rounds 2] [--batch 128] [--width 16,32,64] [--threads N]
  *        [--exec sequential|parallel] [--outputs fresh|pingpong] [--profile] [--no-spin] [--nchwc auto|off] [--no-torch]
@@ -192,12 +194,12 @@ async function main() {
     if (r.status !== 0 && !lines.length) throw new Error(`width ${width}: child exited ${r.status}`);
     rows.push({ width, ...JSON.parse(lines[lines.length - 1]) });
   }
-  console.log(`\nwidth  ssl-bench s  PyTorch s  step ratio  peak-RSS ratio  (median over steps; ratio < 1: ssl-bench faster)${o.device === 'cpu' ? '' : ` [ssl-bench on ${o.device}]`}`);
+  console.log(`\nwidth  ssl-bench s  PyTorch s  step ratio  per-round ratio  peak-RSS ratio  (medians; ratio < 1: ssl-bench faster)${o.device === 'cpu' ? '' : ` [ssl-bench on ${o.device}]`}`);
   for (const r of rows) {
     const t = r.torch;
     const memRatio = t && t.peak_rss_gb !== undefined ? (r.ours.peak_rss_gb / t.peak_rss_gb).toFixed(2).padStart(14) : '             -';
     console.log(`${String(r.width).padStart(5)}  ${r.ours.median_s.toFixed(3).padStart(11)}  ${t ? t.median_s.toFixed(3).padStart(9) : '        -'}  `
-      + `${t ? (r.ours.median_s / t.median_s).toFixed(2).padStart(10) : '         -'}  ${memRatio}`
+      + `${t ? (r.ours.median_s / t.median_s).toFixed(2).padStart(10) : '         -'}  ${r.round_ratio !== undefined ? r.round_ratio.toFixed(2).padStart(15) : '              -'}  ${memRatio}`
       + (t && t.device === 'cuda' ? '  [PyTorch on CUDA]' : '')
       + (t && t.device !== 'cuda' && t.blas.kind !== 'openblas' && t.blas.kind !== 'mkl' ? `  [PyTorch BLAS: ${t.blas.kind}]` : ''));
   }
@@ -226,15 +228,20 @@ async function benchWidth(o) {
   // machine hits both sides alike; medians and minima are over all timed steps.
   const rounds = useTorch ? Math.min(o.rounds, o.steps) : 1;
   const times = [];
+  const roundTimes = [];
   const torchRuns = [];
   let loss = NaN;
   for (let round = 0; round < rounds; round++) {
     const steps = Math.floor(o.steps / rounds) + (round < o.steps % rounds ? 1 : 0);
     const warmup = round === 0 ? o.warmup : 0;
+    roundTimes.push([]);
     for (let i = 0; i < steps + warmup; i++) {
       const t = performance.now();
       loss = (await runner.step(data, { lr: 0.06, weightDecay: 5e-4 })).loss;
-      if (i >= warmup) times.push((performance.now() - t) / 1000);
+      if (i >= warmup) {
+        times.push((performance.now() - t) / 1000);
+        roundTimes[round].push(times[times.length - 1]);
+      }
     }
     if (useTorch) torchRuns.push(runTorch({ batch: o.batch, size: 32, steps, width: o.width, threads: o.threads, warmup: round === 0 ? o.warmup : 1, ...(torchDevice === 'cpu' ? {} : { device: torchDevice }) }));
   }
@@ -271,10 +278,16 @@ async function benchWidth(o) {
   const torch = { median_s: median(torchTimes), peak_rss_gb: Math.max(...torchRuns.map((r) => r.peak_rss_gb)), loss: torchRuns[torchRuns.length - 1].loss };
   console.log(`PyTorch ${torchRuns[0].torch}: step median ${torch.median_s.toFixed(3)} s over ${torchTimes.length} steps (min ${Math.min(...torchTimes).toFixed(3)} s), `
     + `peak RSS ${torch.peak_rss_gb.toFixed(2)} GB, loss ${torch.loss.toFixed(4)} [threads ${torchRuns[0].threads}, ${rounds} rounds interleaved]`);
+  // Each round times both sides back to back, so a round's ratio sees one stretch of machine load;
+  // their median is less moved by load that changes between rounds than the ratio of medians.
+  const roundRatios = roundTimes.map((t, i) => median(t) / median(torchRuns[i].times_s));
+  const paired = median(roundRatios);
   console.log(`ratio ssl-bench / PyTorch: ${(ours.median_s / torch.median_s).toFixed(2)} (median step), `
-    + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step), ${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak RSS)`
+    + `${(Math.min(...times) / Math.min(...torchTimes)).toFixed(2)} (fastest step), `
+    + `${paired.toFixed(2)} (median of ${rounds} per-round ratios, ${Math.min(...roundRatios).toFixed(2)}-${Math.max(...roundRatios).toFixed(2)}), `
+    + `${(ours.peak_rss_gb / torch.peak_rss_gb).toFixed(2)} (peak RSS)`
     + (blas.kind === 'openblas' || blas.kind === 'mkl' ? '' : '  [UNFAIR: reference BLAS]'));
-  return { ours, torch: { ...torch, blas, threads: torchRuns[0].threads } };
+  return { ours, torch: { ...torch, blas, threads: torchRuns[0].threads }, round_ratio: paired };
 }
 
 /** The PyTorch-on-CUDA lines: no BLAS check (CPU BLAS only), CUDA peak memory instead of a memory ratio. */
