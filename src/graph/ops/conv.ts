@@ -28,8 +28,9 @@ export interface Conv2dOptions {
  * 'batched': cols [N, G, Cin/G·k², Ho·Wo] (Pad + k² Slices + Concat) × gᵀ per sample (batched
  *   MatMul) then ReduceSum over N;
  * 'gemm': x and g moved channels-first ([C, N, H, W]) so the product is one Gemm with K = N·Ho·Wo;
- * 'taps': x and g channels-first, one Gemm [Cout, K] × [Cin, K]ᵀ per kernel tap over that tap's
- *   shifted view, so no k²-sized column tensor is ever written (groups 1 only, else 'gemm');
+ * 'taps': x and g channels-first, one product [Cout, K] × [Cin, K]ᵀ per kernel tap over that tap's
+ *   shifted view, so no k²-sized column tensor is ever written, K split in two batch halves
+ *   (TAPS_K_SPLIT) (groups 1 only, else 'gemm');
  * 'channels-last': x and g moved to [N, H, W, C], one Gemm per kernel tap over the tap's window
  *   (groups 1 only, else 'gemm'; conv-weight-grad.ts, where the measurements are);
  * 'auto' (default): 1x1 kernels 'batched' at >= 16x16 output pixels, else 'gemm'; larger kernels
