@@ -24,7 +24,7 @@
  * rate. Debian's torch on the reference BLAS runs its Linear layers ~25x slower, which would
  * flatter ssl-bench: the bench refuses to compare against it unless --allow-reference-blas, and
  * then says so on every line. Threads: both sides use --threads (capped at the core count). --profile writes an ORT
- * profile (JSON trace) and prints the time per op type. --no-spin makes ORT's idle threads sleep
+ * profile (JSON trace) and prints the time per op type and per op and input shapes. --no-spin makes ORT's idle threads sleep
  * instead of spinning (on a loaded shared machine: median 12.8 s vs 15.0 s at batch 64, A/B).
  * --nchwc auto (default, what `ssl-bench run` uses on the CPU): ORT's NCHWc convolutions at this
  * CPU's channel block (16 with AVX-512F, 8 with AVX2) after the self-check of
@@ -164,16 +164,28 @@ function torchCudaOrCpu() {
 function summariseProfile(file) {
   const events = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byOp = new Map();
+  const byShape = new Map();
   let total = 0;
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
     const op = e.args.op_name;
     byOp.set(op, (byOp.get(op) ?? 0) + e.dur);
+    // The float inputs' shapes tell the layers apart (e.g. which conv's weight gradient a Gemm is).
+    const shapes = (e.args.input_type_shape ?? []).flatMap((t) => Object.entries(t).filter(([type]) => type !== 'int64').map(([, dims]) => `[${dims.join(',')}]`));
+    const key = `${op} ${shapes.join(' ')}`;
+    const entry = byShape.get(key) ?? { us: 0, calls: 0 };
+    entry.us += e.dur;
+    entry.calls += 1;
+    byShape.set(key, entry);
     total += e.dur;
   }
-  const rows = [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
   console.log(`ORT profile ${file}: kernel time by op type (all profiled runs):`);
-  for (const [op, us] of rows) console.log(`  ${op.padEnd(22)} ${(us / 1e6).toFixed(2).padStart(8)} s  ${((100 * us) / total).toFixed(1).padStart(5)} %`);
+  for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${op.padEnd(22)} ${(us / 1e6).toFixed(2).padStart(8)} s  ${pct(us)}`);
+  console.log('by op and input shapes (top 15):');
+  for (const [key, { us, calls }] of [...byShape].sort((a, b) => b[1].us - a[1].us).slice(0, 15)) {
+    console.log(`  ${(us / 1e6).toFixed(2).padStart(8)} s  ${pct(us)}  ${String(calls).padStart(5)} calls  ${key}`);
+  }
 }
 
 async function main() {
