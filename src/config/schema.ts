@@ -5,8 +5,9 @@ import { PRESET_PARAMS } from './preset-params';
 import { FieldRule, ObjectSpec, ResolveContext, DependentDefault, obj, str, oneOf, int, num, bool, prob, tuple } from './spec';
 
 /**
- * Every field of an experiment config (notes/CONFIG.md), in resolution order: a field's dependent
- * default may only read fields listed before it.
+ * Every field of an experiment config (README "Configs"; JSON Schema in
+ * schema/ssl-bench.config.schema.json), in resolution order: a field's dependent default may only
+ * read fields listed before it.
  */
 
 function fromRoot(ctx: ResolveContext, dotted: string): unknown {

@@ -10,7 +10,7 @@ import { STL10_SPLITS, Stl10Split, stl10Files } from './stl10';
 export { DATASET_IDS, EMBEDDED_FASHION_MNIST_DIR } from './datasets';
 export type { DataFormat, DatasetId } from './datasets';
 
-/** The `data:` section of a resolved config (CONFIG.md); `dataset` is checked against DATASET_IDS. */
+/** The `data:` section of a resolved config (README "Configs" and "Data"); `dataset` is checked against DATASET_IDS. */
 export interface DataConfig {
   dataset: string;
   root: string;
