@@ -2,32 +2,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { reduceMean } from '../../src/graph';
 import { ResNet18Cifar } from '../../src/nn/backbones/resnet-cifar';
 import { initParameters } from '../../src/nn/init';
 import { Rng } from '../../src/data/rng';
-import { sgd } from '../../src/optim';
 import { UserError } from '../../src/errors';
 import {
-  StateStore, TrainStepRunner, buildInferenceModel, buildTrainStep, createSession, embed, exportBackbone, loadCheckpoint,
+  StateStore, TrainStepRunner, buildInferenceModel, createSession, embed, exportBackbone, loadCheckpoint,
   restoreState, saveCheckpoint, vulkanLoaderPresent, type CheckpointMeta, type HostData,
 } from '../../src/engine';
 import { randn } from '../support/graph-harness';
+import { resnetMeanStep } from './support/resnet-mean-step';
 
 const B = 4;
 const S = 8;
-const backbone = new ResNet18Cifar({ baseWidth: 2 });
-const specs = [...backbone.parameters('backbone'), ...backbone.buffers('backbone')];
-const model = buildTrainStep({
-  name: 'tiny-resnet',
-  trainable: backbone.parameters('backbone'),
-  buffers: backbone.buffers('backbone'),
-  optimizer: sgd({ momentum: 0.9 }),
-  build(step) {
-    const f = backbone.forward(step.forward(backbone, { prefix: 'backbone' }), step.input('x', [B, 3, S, S]));
-    return { loss: reduceMean(f) };
-  },
-});
+const { backbone, specs, model } = resnetMeanStep('tiny-resnet', 2, B, S);
 const images = Float32Array.from(randn(B * 3 * S * S, 4));
 const opts = { threads: 1 } as const;
 let dir: string;

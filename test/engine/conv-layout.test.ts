@@ -4,15 +4,14 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { fromBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
-import { Graph, conv2d, nchwcBlockSizeOfThisCpu, nchwcRebuildOf, reduceMean, setConvNchwcBlockSize, toOnnx } from '../../src/graph';
-import { ResNet18Cifar } from '../../src/nn/backbones/resnet-cifar';
+import { Graph, conv2d, nchwcBlockSizeOfThisCpu, nchwcRebuildOf, setConvNchwcBlockSize, toOnnx } from '../../src/graph';
 import { initParameters } from '../../src/nn/init';
 import { Rng } from '../../src/data/rng';
-import { sgd } from '../../src/optim';
-import { TrainStepRunner, buildTrainStep, createSession, exportBackbone, type HostData } from '../../src/engine';
+import { TrainStepRunner, createSession, exportBackbone, type HostData } from '../../src/engine';
 import { convLayoutOf } from '../../src/engine/session';
 import { cpuModelBytes, cpuNchwcBlock, nchwcSelfCheck } from '../../src/engine/conv-layout';
 import { randn } from '../support/graph-harness';
+import { resnetMeanStep } from './support/resnet-mean-step';
 
 const block = nchwcBlockSizeOfThisCpu();
 const onX86 = block > 0 ? it : it.skip;
@@ -25,19 +24,8 @@ function nchwcNodes(bytes: Uint8Array): number {
 // Base width 16: every conv after the stem has 16..128 channels, multiples of both blocks.
 const B = 4;
 const S = 8;
-const backbone = new ResNet18Cifar({ baseWidth: 16 });
-const specs = [...backbone.parameters('backbone'), ...backbone.buffers('backbone')];
+const { backbone, specs, model } = resnetMeanStep('conv-layout', 16, B, S);
 const initial = initParameters(specs, new Rng(1)) as Map<string, HostData>;
-const model = buildTrainStep({
-  name: 'conv-layout',
-  trainable: backbone.parameters('backbone'),
-  buffers: backbone.buffers('backbone'),
-  optimizer: sgd({ momentum: 0.9 }),
-  build(step) {
-    const f = backbone.forward(step.forward(backbone, { prefix: 'backbone' }), step.input('x', [B, 3, S, S]));
-    return { loss: reduceMean(f) };
-  },
-});
 
 describe('NCHWc self-check', () => {
   onX86('passes at this CPU\'s block', async () => {
