@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadConfig, type ParamValue } from '../../src/config';
 import { Rng } from '../../src/data/rng';
-import { TrainStepRunner, buildTrainStep } from '../../src/engine';
+import { TrainStepRunner, buildTrainStep, type TrainStepSpec } from '../../src/engine';
 import { UserError } from '../../src/errors';
 import { add, concat, mul, reduceSum, split, type Tensor } from '../../src/graph';
 import { BARLOW_TWINS_DEFAULTS, barlowTwinsLoss, dclLoss, dclwLoss, ntXentLoss, vicregTerms } from '../../src/losses';
@@ -46,19 +46,23 @@ function step(method: string, viewBatches: string): Promise<MethodStep> {
   return buildMethodStep(method, { batch: BATCH, size: SIZE, set: [...SMALL_HEAD, ...(EXTRA[method] ?? []), `method.params.view_batches=${viewBatches}`] });
 }
 
+/** A training step of `s`'s networks whose graph `build` makes: the assembly's seed, initial values and optimizer, 1 thread. */
+async function ownStep(s: MethodStep, name: string, { build }: Pick<TrainStepSpec, 'build'>) {
+  const assembled = new AssembledMethod(s.method, new Rng(0));
+  const model = buildTrainStep({ name, trainable: assembled.trainable, buffers: assembled.buffers, optimizer: createOptimizer(s.config.train.optimizer), build });
+  const runner = await TrainStepRunner.create(model, new Map([...assembled.initial].map(([k, v]) => [k, v.slice()])), { threads: 1, executionMode: 'sequential' });
+  return { assembled, model, runner };
+}
+
 /**
  * One step of a training graph built here: both views concatenated, one pass through backbone
  * and head, the head output split into halves, the method's loss — same initial values (the
  * assembly's seed), optimizer and feeds as `s`. Returns the loss and every state entry after the step.
  */
 async function concatenatedReference(s: MethodStep, views: Float32Array[]): Promise<{ loss: number; state: Map<string, Float32Array> }> {
-  const assembled = new AssembledMethod(s.method, new Rng(0));
   const [backbone, head] = s.method.networks;
   const shape = [BATCH, CHANNELS, SIZE, SIZE];
-  const model = buildTrainStep({
-    name: 'concatenated-reference',
-    trainable: assembled.trainable, buffers: assembled.buffers,
-    optimizer: createOptimizer(s.config.train.optimizer),
+  const { assembled, model, runner } = await ownStep(s, 'concatenated-reference', {
     build(st) {
       const x = [0, 1].map((k) => st.input(`view${k}`, shape));
       const f = st.forward(backbone.module, { prefix: 'backbone' });
@@ -68,7 +72,6 @@ async function concatenatedReference(s: MethodStep, views: Float32Array[]): Prom
     },
   });
   for (const [name, v] of assembled.initial) expect([name, v]).toEqual([name, s.initial.get(name)]);
-  const runner = await TrainStepRunner.create(model, new Map([...assembled.initial].map(([k, v]) => [k, v.slice()])), { threads: 1, executionMode: 'sequential' });
   const feeds = Object.fromEntries(views.map((v, k) => [`view${k}`, new ort.Tensor('float32', v, shape)]));
   const point = { epoch: 0, totalEpochs: s.config.train.epochs, globalStep: 0, totalSteps: 10 };
   const { loss } = await runner.step(feeds, assembled.stepScalars(point, { lr: s.config.train.optimizer.lr, weightDecay: s.config.train.optimizer.weight_decay }));
@@ -130,14 +133,10 @@ describe('online classifier features of the two-view methods', () => {
   // The checksum Σ features ⊙ W with W fed as [2·B, D]: a graph with any other row count fails to build.
   async function featureChecksum(viewBatches: string, which: 'all' | 'first'): Promise<{ checksum: number; expected: number }> {
     const s = await step('simclr', viewBatches);
-    const assembled = new AssembledMethod(s.method, new Rng(0));
     const shape = [BATCH, CHANNELS, SIZE, SIZE];
     const rowsOf = which === 'all' ? 2 * BATCH : BATCH;
     const dim = s.backbone.featureDim;
-    const model = buildTrainStep({
-      name: 'online-features',
-      trainable: assembled.trainable, buffers: assembled.buffers,
-      optimizer: createOptimizer(s.config.train.optimizer),
+    const { assembled, runner } = await ownStep(s, 'online-features', {
       build(st) {
         const x = [0, 1].map((k) => st.input(`view${k}`, shape));
         const w = st.input('w', [rowsOf, dim]);
@@ -145,7 +144,6 @@ describe('online classifier features of the two-view methods', () => {
         return { loss: result.loss, metrics: { checksum: reduceSum(mul(features!, w)) } };
       },
     });
-    const runner = await TrainStepRunner.create(model, new Map([...assembled.initial].map(([k, v]) => [k, v.slice()])), { threads: 1, executionMode: 'sequential' });
     const views = [0, 1].map((k) => Float32Array.from(randn(BATCH * CHANNELS * SIZE * SIZE, 40 + k)));
     const w = Float32Array.from(randn(rowsOf * dim, 7));
     const feeds = { view0: new ort.Tensor('float32', views[0], shape), view1: new ort.Tensor('float32', views[1], shape), w: new ort.Tensor('float32', w, [rowsOf, dim]) };
