@@ -239,7 +239,6 @@ async function benchWidth(o) {
   // Rounds alternate ssl-bench and PyTorch steps so that load from other processes on a shared
   // machine hits both sides alike; medians and minima are over all timed steps.
   const rounds = useTorch ? Math.min(o.rounds, o.steps) : 1;
-  const times = [];
   const roundTimes = [];
   const torchRuns = [];
   let loss = NaN;
@@ -250,13 +249,11 @@ async function benchWidth(o) {
     for (let i = 0; i < steps + warmup; i++) {
       const t = performance.now();
       loss = (await runner.step(data, { lr: 0.06, weightDecay: 5e-4 })).loss;
-      if (i >= warmup) {
-        times.push((performance.now() - t) / 1000);
-        roundTimes[round].push(times[times.length - 1]);
-      }
+      if (i >= warmup) roundTimes[round].push((performance.now() - t) / 1000);
     }
     if (useTorch) torchRuns.push(runTorch({ batch: o.batch, size: 32, steps, width: o.width, threads: o.threads, warmup: round === 0 ? o.warmup : 1, ...(torchDevice === 'cpu' ? {} : { device: torchDevice }) }));
   }
+  const times = roundTimes.flat();
   if (o.profile) {
     runner.session.endProfiling();
     summariseProfile(latestProfile());
