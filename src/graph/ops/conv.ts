@@ -243,7 +243,8 @@ function convInputGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor 
 }
 
 /**
- * a·bᵀ for a [M, K] and b [N, K], as one Gemm whose larger output side is its row side. MLAS splits
+ * a·bᵀ for a [.., M, K] and b [.., N, K] (rank 2, or rank 3 with a batch axis), as one product whose
+ * larger output side is its row side. MLAS splits
  * a Gemm across threads by rows when M >= N, else by columns, and picks its K block from each
  * thread's column share (a share of 64 or fewer columns doubles it); a column split therefore
  * rounds the K-long sums differently at another thread count. Measured on [16, 12544]·[144, 12544]ᵀ:
@@ -251,10 +252,12 @@ function convInputGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor 
  * gradients have K = N·Ho·Wo, so this keeps training bitwise independent of the thread count.
  */
 function productWithRowsFirst(a: Tensor, b: Tensor): Tensor {
-  const [m] = a.shape as number[];
-  const [n] = b.shape as number[];
+  const m = a.shape[a.rank - 2] as number;
+  const n = b.shape[b.rank - 2] as number;
+  const swap = a.rank === 2 ? [1, 0] : [0, 2, 1];
   // MatMul, not Gemm: ORT's basic optimizer folds Transpose(Gemm(b, a)) back into Gemm(a, b).
-  return n > m ? transpose(matmul(b, transpose(a, [1, 0])), [1, 0]) : gemm(a, b, undefined, { transB: true });
+  if (n > m) return transpose(matmul(b, transpose(a, swap)), swap);
+  return a.rank === 2 ? gemm(a, b, undefined, { transB: true }) : matmul(a, transpose(b, swap));
 }
 
 /**
@@ -283,12 +286,7 @@ function convWeightGrad(g: Tensor, x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor
     const kp = (n / P) * ho * wo;
     const xc = pad(transpose(reshape(x, [P, n / P, cin, h, wd]), [0, 2, 1, 3, 4]), [[0, 0], [0, 0], [0, 0], [a.pad[0], a.pad[2]], [a.pad[1], a.pad[3]]]);
     const gc = reshape(transpose(reshape(g, [P, n / P, cout, ho, wo]), [0, 2, 1, 3, 4]), [P, cout, kp]);
-    const perTap = kernelViews(xc, kh, kw, a, ho, wo, [3, 4]).map((v) => {
-      const view = reshape(v, [P, cin, kp]);
-      // Rows first, as productWithRowsFirst: [Cout, Cin] per entry, or its transpose.
-      const prod = cout >= cin ? matmul(gc, transpose(view, [0, 2, 1])) : transpose(matmul(view, transpose(gc, [0, 2, 1])), [0, 2, 1]);
-      return unsqueeze(reduceSum(prod, [0]), 2);
-    });
+    const perTap = kernelViews(xc, kh, kw, a, ho, wo, [3, 4]).map((v) => unsqueeze(reduceSum(productWithRowsFirst(gc, reshape(v, [P, cin, kp])), [0]), 2));
     return reshape(concat(perTap, 2), w.shape);
   }
   if (layout === 'gemm' || layout === 'taps' || layout === 'channels-last') {
